@@ -18,7 +18,7 @@ deps:
 	$(GO) run ./tools/stack install
 
 ## test: lint, then every test with the race detector
-test: lint build
+test: deps lint build
 	$(GO) test -race -count=1 -timeout 40m ./...
 
 ## test-short: unit tests only, no external servers
