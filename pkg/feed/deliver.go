@@ -52,6 +52,7 @@ func permanent(status int) bool {
 // succeed later. It is the one place where fires happen.
 type Firer struct {
 	client   *whisk.Client
+	via      func(ctx context.Context, payload any) (unseen bool, err error)
 	trigger  whisk.QName
 	attempts int
 	base     time.Duration
@@ -91,9 +92,17 @@ func NewFirer(apiHost, authKey, namespace, name string, opts ...FirerOption) (*F
 func (f *Firer) Fire(ctx context.Context, payload any) error {
 	var last error
 	for n := 1; ; n++ {
-		id, err := f.client.FireTrigger(ctx, f.trigger, payload)
+		var unseen bool
+		var err error
+		if f.via != nil {
+			unseen, err = f.via(ctx, payload)
+		} else {
+			var id string
+			id, err = f.client.FireTrigger(ctx, f.trigger, payload)
+			unseen = id == ""
+		}
 		if err == nil {
-			if id == "" {
+			if unseen {
 				f.Unseen++
 			} else {
 				f.Fired++

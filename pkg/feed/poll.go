@@ -112,7 +112,7 @@ func (pr *Provider) poll(ctx context.Context, sources []Poller, id string) (*Pol
 	if err != nil {
 		return nil, errors.Join(err, pr.Store.ReleaseLease(context.WithoutCancel(ctx), id, holder))
 	}
-	firer, err := NewFirer(pr.APIHost, secrets[secretAuthKey], rec.Namespace, rec.Name)
+	firer, err := pr.firer(secrets[secretAuthKey], rec)
 	if err != nil {
 		return nil, errors.Join(err, pr.Store.ReleaseLease(context.WithoutCancel(ctx), id, holder))
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/whiskfeed/whiskfeed/pkg/runtime"
 	"github.com/whiskfeed/whiskfeed/pkg/whisk"
@@ -45,6 +46,18 @@ type Provider struct {
 	Package   string        // the private package holding lifecycle, poll, hook
 	Alarms    whisk.QName   // the alarms package; Name is set per feed (alarm, interval)
 	client    *whisk.Client // the provider's own identity (provide-api-key)
+
+	// fireVia, when set, replaces OpenWhisk for fires (Local).
+	fireVia func(ctx context.Context, trigger string, payload any) (unseen bool, err error)
+}
+
+// firer returns what fires rec's trigger.
+func (pr *Provider) firer(authKey string, rec *Record) (*Firer, error) {
+	if pr.fireVia != nil {
+		trigger := rec.Namespace + "/" + rec.Name
+		return &Firer{via: func(ctx context.Context, payload any) (bool, error) { return pr.fireVia(ctx, trigger, payload) }, attempts: 3, base: time.Millisecond, max: 10 * time.Millisecond}, nil
+	}
+	return NewFirer(pr.APIHost, authKey, rec.Namespace, rec.Name)
 }
 
 // openProvider builds the Provider from the bound parameters and the

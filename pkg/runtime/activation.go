@@ -82,7 +82,10 @@ func ActivationFrom(ctx context.Context) (Activation, bool) {
 	return a, ok
 }
 
-func withActivation(ctx context.Context, a Activation) context.Context {
+// WithActivation returns a context carrying a's metadata, as Serve gives
+// each handler call. Tests and tools use it to call a Handler directly, in
+// process, as the platform would.
+func WithActivation(ctx context.Context, a Activation) context.Context {
 	return context.WithValue(ctx, activationKey{}, a)
 }
 

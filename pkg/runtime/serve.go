@@ -130,7 +130,7 @@ func activate(ctx context.Context, h Handler, line []byte, base *slog.Logger) (r
 		actx, cancelDeadline = context.WithDeadline(actx, act.Deadline)
 		defer cancelDeadline()
 	}
-	actx = withLogger(withActivation(actx, act), logger)
+	actx = withLogger(WithActivation(actx, act), logger)
 
 	start := time.Now()
 	v, err := invoke(actx, h, in.params)
