@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/whiskfeed/whiskfeed/tools/localwhisk/deploy"
 	"github.com/whiskfeed/whiskfeed/tools/localwhisk/runner"
 	"github.com/whiskfeed/whiskfeed/tools/localwhisk/server"
 )
@@ -33,6 +34,9 @@ type config struct {
 }
 
 func main() {
+	if len(os.Args) > 1 && (os.Args[1] == "deploy" || os.Args[1] == "undeploy") {
+		os.Exit(deployMain(os.Args[1], os.Args[2:]))
+	}
 	var cfg config
 	flag.StringVar(&cfg.addr, "addr", "127.0.0.1:3233", "address to listen on")
 	flag.StringVar(&cfg.apiHost, "api-host", "", "URL given to actions as __OW_API_HOST (default http://<addr>)")
@@ -148,4 +152,33 @@ func mergeLimits(file, flags server.Limits) server.Limits {
 		file.FiresPerMinute = flags.FiresPerMinute
 	}
 	return file
+}
+
+// deployMain runs `localwhisk deploy|undeploy [flags]`: applies or removes a
+// wskdeploy manifest on any OpenWhisk API host. Credentials default to
+// WHISK_APIHOST and WHISK_AUTH from the environment.
+func deployMain(cmd string, args []string) int {
+	opts, err := deploy.ParseArgs(args)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "localwhisk %s: %v\n%s", cmd, err, deploy.Usage)
+		return 2
+	}
+	if opts.APIHost == "" {
+		opts.APIHost = os.Getenv("WHISK_APIHOST")
+	}
+	if opts.AuthKey == "" {
+		opts.AuthKey = os.Getenv("WHISK_AUTH")
+	}
+	opts.Out, opts.Env = os.Stdout, os.Getenv
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	run := deploy.Deploy
+	if cmd == "undeploy" {
+		run = deploy.Undeploy
+	}
+	if err := run(ctx, opts); err != nil {
+		fmt.Fprintf(os.Stderr, "localwhisk %s: %v\n", cmd, err)
+		return 1
+	}
+	return 0
 }
