@@ -58,8 +58,8 @@ type Firer struct {
 	base     time.Duration
 	max      time.Duration
 
-	// Fired counts fires accepted with an activation; Unseen counts fires
-	// answered 204 (accepted, but no rule was enabled to see them).
+	// Fired counts events accepted with an activation; Unseen counts events
+	// of fires answered 204 (accepted, but no rule was enabled to see them).
 	Fired, Unseen int64
 }
 
@@ -90,6 +90,12 @@ func NewFirer(apiHost, authKey, namespace, name string, opts ...FirerOption) (*F
 // 204 when no rule is enabled), a *RefusedError when it never will, and a
 // *PendingError when it did not within the attempts or ctx.
 func (f *Firer) Fire(ctx context.Context, payload any) error {
+	return f.Deliver(ctx, payload, 1)
+}
+
+// Deliver is Fire for a payload that carries events events (a batch); the
+// counters count events, not fires.
+func (f *Firer) Deliver(ctx context.Context, payload any, events int) error {
 	var last error
 	for n := 1; ; n++ {
 		var unseen bool
@@ -103,9 +109,9 @@ func (f *Firer) Fire(ctx context.Context, payload any) error {
 		}
 		if err == nil {
 			if unseen {
-				f.Unseen++
+				f.Unseen += int64(events)
 			} else {
-				f.Fired++
+				f.Fired += int64(events)
 			}
 			return nil
 		}

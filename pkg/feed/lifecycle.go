@@ -291,7 +291,7 @@ func (pr *Provider) baseline(ctx context.Context, p Poller, rec *Record, t *Trig
 	if !ok {
 		return nil
 	}
-	s := pr.session(rec, t, "create", nil)
+	s := pr.session(p, rec, t, "create", nil)
 	s.baseline = true
 	if err := b.Baseline(ctx, s); err != nil {
 		return fmt.Errorf("record the starting state: %w", err)
@@ -307,12 +307,13 @@ func (pr *Provider) baseline(ctx context.Context, p Poller, rec *Record, t *Trig
 }
 
 // session builds a poll session for rec.
-func (pr *Provider) session(rec *Record, t *Trigger, holder string, fire func(context.Context, any) error) *Session {
+func (pr *Provider) session(src Source, rec *Record, t *Trigger, holder string, fire func(context.Context, any, int) error) *Session {
 	var cfg struct {
 		BatchSize int `json:"batch_size"`
 	}
 	_ = json.Unmarshal(rec.Config, &cfg)
 	return &Session{
+		src:        src,
 		Trigger:    t,
 		store:      pr.Store,
 		rec:        rec,

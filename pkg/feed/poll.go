@@ -118,7 +118,7 @@ func (pr *Provider) poll(ctx context.Context, sources []Poller, id string) (*Pol
 	}
 	delete(secrets, secretAuthKey)
 	t := &Trigger{Namespace: rec.Namespace, Name: rec.Name, Kind: rec.Kind, settings: rec.Config, secrets: secrets}
-	s := pr.session(rec, t, holder, firer.Fire)
+	s := pr.session(src, rec, t, holder, firer.Deliver)
 
 	pctx, cancel := context.WithTimeout(ctx, budget)
 	pollErr := src.Poll(pctx, s)

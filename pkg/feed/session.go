@@ -20,7 +20,7 @@ type Session struct {
 	store    *Store
 	rec      *Record
 	holder   string
-	fire     func(ctx context.Context, payload any) error
+	fire     func(ctx context.Context, payload any, events int) error
 	baseline bool
 
 	batchSize int
@@ -87,7 +87,7 @@ func (s *Session) Flush(ctx context.Context) error {
 	default:
 		payload = map[string]any{"events": s.batch}
 	}
-	if err := s.fire(ctx, payload); err != nil {
+	if err := s.fire(ctx, payload, len(s.batch)); err != nil {
 		return err
 	}
 	s.emitted += int64(len(s.batch))

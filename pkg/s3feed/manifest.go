@@ -37,9 +37,26 @@ func (m Manifest) Advance(written []ChunkRef) Manifest {
 	if len(written) == 0 {
 		return m
 	}
-	k := written[len(written)-1].Last
-	out := Manifest{Chunks: make([]ChunkRef, 0, len(written)+len(m.Chunks))}
+	return m.AdvanceTo(written, written[len(written)-1].Last)
+}
+
+// AdvanceTo is Advance with an explicit splice point: written holds exactly
+// the new listing's objects with keys <= through, and the rest comes from m.
+// It is for a poll that merged up to through, whose last keys may be
+// deletions that no written chunk shows. m is not modified.
+func (m Manifest) AdvanceTo(written []ChunkRef, through string) Manifest {
+	tail := m.Tail(through)
+	out := Manifest{Chunks: make([]ChunkRef, 0, len(written)+len(tail.Chunks))}
 	out.Chunks = append(out.Chunks, written...)
+	out.Chunks = append(out.Chunks, tail.Chunks...)
+	return out
+}
+
+// Tail returns the part of the snapshot after key k: chunks whose keys are
+// all <= k are dropped, and a chunk straddling k is kept with After set to
+// k. Tail("") is m. m is not modified.
+func (m Manifest) Tail(k string) Manifest {
+	out := Manifest{Chunks: make([]ChunkRef, 0, len(m.Chunks))}
 	for _, c := range m.Chunks {
 		if c.Last <= k {
 			continue

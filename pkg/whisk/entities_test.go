@@ -248,3 +248,19 @@ func TestWebActionURL(t *testing.T) {
 	_, err := c.WebActionURL(t.Context(), whisk.QName{Name: "a"}, "xml")
 	require.Error(t, err)
 }
+
+func TestTriggersList(t *testing.T) {
+	f := newFake(t)
+	f.on("GET /api/v1/namespaces/whisk.system/triggers", reply(http.StatusOK, []map[string]any{
+		{"namespace": "whisk.system", "name": "a", "version": "0.0.1", "publish": false},
+		{"namespace": "whisk.system", "name": "b", "version": "0.0.2", "publish": false},
+	}))
+	c := f.client(t)
+	list, err := c.Triggers(t.Context(), "whisk.system", whisk.ListOptions{Limit: 200, Skip: 200})
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	assert.Equal(t, "b", list[1].Name)
+	assert.Equal(t, []string{"GET /api/v1/namespaces/whisk.system/triggers?limit=200&skip=200"}, f.lines())
+	_, err = c.Triggers(t.Context(), "", whisk.ListOptions{Limit: 201})
+	require.Error(t, err, "a limit over 200 is refused before any request")
+}

@@ -75,3 +75,23 @@ func (c *Client) FireTrigger(ctx context.Context, name QName, payload any) (stri
 	}
 	return activationID(resp), nil
 }
+
+// Triggers lists the triggers of a namespace ("" means the client's
+// namespace), a page at a time.
+func (c *Client) Triggers(ctx context.Context, namespace string, opts ListOptions) ([]Trigger, error) {
+	ns := namespace
+	if ns == "" {
+		ns = c.namespace
+	}
+	op := fmt.Sprintf("list triggers of %q", ns)
+	query, err := opts.query(op)
+	if err != nil {
+		return nil, err
+	}
+	var out []Trigger
+	if _, err := c.doJSON(ctx, call{op: op, method: http.MethodGet, path: collectionPath(ns, "triggers"),
+		query: query, safe: idempotent}, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
