@@ -237,7 +237,7 @@ func (pr *Provider) create(ctx context.Context, req *request) (any, error) {
 	// CREATE of a trigger that already has a record adopts it: wskdeploy
 	// redeploys and retried CREATEs land here. Its alarm is replaced.
 	if old, err := pr.Store.Get(ctx, id); err == nil {
-		if err := pr.teardown(ctx, old); err != nil {
+		if err := pr.teardown(ctx, req.src, old); err != nil {
 			return nil, err
 		}
 	} else if !errors.Is(err, ErrNotFound) {
@@ -252,10 +252,15 @@ func (pr *Provider) create(ctx context.Context, req *request) (any, error) {
 	}
 	undo := func(cause error) error {
 		cleanup := context.WithoutCancel(ctx)
-		if err := pr.Store.Delete(cleanup, id); err != nil {
+		if err := pr.teardown(cleanup, req.src, rec); err != nil {
 			return errors.Join(cause, fmt.Errorf("undo: %w", err))
 		}
 		return cause
+	}
+	if sub, ok := req.src.(Subscriber); ok {
+		if err := pr.setMembership(ctx, sub, sub.Target(t), id, true); err != nil {
+			return nil, undo(fmt.Errorf("register with the event source: %w", err))
+		}
 	}
 	if poller, ok := req.src.(Poller); ok {
 		if err := pr.baseline(ctx, poller, rec, t); err != nil {
@@ -438,6 +443,20 @@ func (pr *Provider) update(ctx context.Context, req *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if sub, ok := req.src.(Subscriber); ok {
+		oldT, _, err := pr.open(rec)
+		if err != nil {
+			return nil, err
+		}
+		if before, after := sub.Target(oldT), sub.Target(t); before != after {
+			if err := pr.setMembership(ctx, sub, before, rec.ID, false); err != nil {
+				return nil, err
+			}
+		}
+		if err := pr.setMembership(ctx, sub, sub.Target(t), rec.ID, true); err != nil {
+			return nil, fmt.Errorf("register with the event source: %w", err)
+		}
+	}
 	if resetState {
 		if _, err := pr.Store.CollectChunks(ctx, rec.ID); err != nil {
 			return nil, err
@@ -508,14 +527,24 @@ func (pr *Provider) delete(ctx context.Context, req *request) (any, error) {
 			return nil, &runtime.Error{Status: http.StatusForbidden, Err: fmt.Errorf("trigger %s does not exist and the authKey is not the one that created its feed", req.trigger)}
 		}
 	}
-	if err := pr.teardown(ctx, rec); err != nil {
+	if err := pr.teardown(ctx, req.src, rec); err != nil {
 		return nil, err
 	}
 	return map[string]any{"ok": true, "trigger": req.trigger.String(), "deleted": true}, nil
 }
 
-// teardown removes the alarm, the rule, the snapshot chunks and the record.
-func (pr *Provider) teardown(ctx context.Context, rec *Record) error {
+// teardown removes the registration with the event source, the alarm, the
+// rule, the snapshot chunks and the record.
+func (pr *Provider) teardown(ctx context.Context, src Source, rec *Record) error {
+	if sub, ok := src.(Subscriber); ok && rec.Kind == src.Kind() {
+		t, _, err := pr.open(rec)
+		if err != nil {
+			return err
+		}
+		if err := pr.setMembership(ctx, sub, sub.Target(t), rec.ID, false); err != nil {
+			return fmt.Errorf("unregister %s: %w", rec.ID, err)
+		}
+	}
 	if err := pr.deleteAlarm(ctx, rec.Alarm); err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+
+	"github.com/whiskfeed/whiskfeed/pkg/runtime"
 )
 
 // Local runs sources against a Store without OpenWhisk: records are created
@@ -18,10 +20,13 @@ type Local struct {
 	// accepted with no rule enabled (a 204). Errors carrying an HTTP status
 	// (HTTPStatus() int) are classified as the platform's answers are.
 	Fire func(ctx context.Context, trigger string, payload any) (unseen bool, err error)
+	// Destination is where subscribers register deliveries.
+	Destination Destination
 }
 
 func (l *Local) provider() *Provider {
-	return &Provider{Store: l.Store, Keyring: l.Keyring, fireVia: l.Fire}
+	return &Provider{Store: l.Store, Keyring: l.Keyring, fireVia: l.Fire,
+		NotificationARN: l.Destination.ARN, WebhookToken: l.Destination.Token}
 }
 
 // Create reads params as CREATE does, validates them with the source,
@@ -47,12 +52,40 @@ func (l *Local) Create(ctx context.Context, src Source, namespace, name string, 
 	if err := pr.Store.Create(ctx, rec); err != nil {
 		return nil, err
 	}
-	if p, ok := src.(Poller); ok {
-		if err := pr.baseline(ctx, p, rec, t); err != nil {
+	if sub, ok := src.(Subscriber); ok {
+		if err := pr.setMembership(ctx, sub, sub.Target(t), rec.ID, true); err != nil {
 			return nil, errors.Join(err, pr.Store.Delete(context.WithoutCancel(ctx), rec.ID))
 		}
 	}
+	if p, ok := src.(Poller); ok {
+		if err := pr.baseline(ctx, p, rec, t); err != nil {
+			return nil, errors.Join(err, pr.teardown(context.WithoutCancel(ctx), src, rec))
+		}
+	}
 	return pr.Store.Get(ctx, rec.ID)
+}
+
+// Delete removes record id as DELETE does: its registration with the event
+// source, its snapshot and the record. A missing record is fine.
+func (l *Local) Delete(ctx context.Context, src Source, id string) error {
+	rec, err := l.Store.Get(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return l.provider().teardown(ctx, src, rec)
+}
+
+// Deliver hands a delivery to sub and fires the triggers of its target, as
+// the webhook action does after checking the token.
+func (l *Local) Deliver(ctx context.Context, sub Subscriber, r *runtime.WebRequest) (*DeliveryResult, error) {
+	target, events, err := sub.Receive(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return l.provider().deliver(ctx, sub, target, events)
 }
 
 // Poll polls the record id once with src, as the poll action does.

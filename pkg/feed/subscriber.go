@@ -100,6 +100,7 @@ func (pr *Provider) setMembership(ctx context.Context, sub Subscriber, target, r
 	if err != nil {
 		return err
 	}
+	changed := false
 	doc, err := UpdateDoc(ctx, pr.Store, targetID(target), func(d *targetDoc) error {
 		i := slices.Index(d.Triggers, recordID)
 		switch {
@@ -111,10 +112,14 @@ func (pr *Provider) setMembership(ctx context.Context, sub Subscriber, target, r
 		default:
 			return ErrSkip
 		}
+		changed = true
 		return nil
 	})
 	if err != nil {
 		return errors.Join(err, release())
+	}
+	if !changed && !member {
+		return release() // not registered: nothing to change
 	}
 	triggers, err := pr.targetTriggers(ctx, doc.Triggers)
 	if err == nil {
