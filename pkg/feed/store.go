@@ -500,3 +500,6 @@ func (s *Store) UpdateHeld(ctx context.Context, id, holder string, fn func(*Reco
 		return fn(r)
 	})
 }
+
+// Name returns the name of the store's database.
+func (s *Store) Name() string { return s.db.Name() }
