@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/whiskfeed/whiskfeed/tools/localwhisk/alarms"
 	"github.com/whiskfeed/whiskfeed/tools/localwhisk/deploy"
 	"github.com/whiskfeed/whiskfeed/tools/localwhisk/runner"
 	"github.com/whiskfeed/whiskfeed/tools/localwhisk/server"
@@ -31,6 +32,9 @@ type config struct {
 	limits         server.Limits
 	activationsMax int
 	verbose        bool
+	alarms         bool
+	alarmDelay     int
+	alarmCron5     bool
 }
 
 func main() {
@@ -49,6 +53,9 @@ func main() {
 	flag.IntVar(&cfg.limits.FiresPerMinute, "fires-per-minute", 0, "default trigger fires per minute per namespace (0 = unlimited)")
 	flag.IntVar(&cfg.activationsMax, "activations", 10000, "number of newest activations kept")
 	flag.BoolVar(&cfg.verbose, "verbose", false, "log request and response bodies (secrets redacted)")
+	flag.BoolVar(&cfg.alarms, "alarms", true, "serve the built-in /whisk.system/alarms package")
+	flag.IntVar(&cfg.alarmDelay, "alarm-delay-limit", 0, "seconds of name-hashed delay added to 5-field crons unless strict (upstream ALARM_DELAY_LIMIT)")
+	flag.BoolVar(&cfg.alarmCron5, "alarm-limit-cron-fields", false, "reject 6-field cron patterns with non-zero seconds")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -114,6 +121,22 @@ func run(ctx context.Context, cfg config) error {
 		pool.Close()
 		return err
 	}
+	var prov *alarms.Provider
+	if cfg.alarms {
+		opts := []alarms.Option{alarms.WithAPIHost(apiHost), alarms.WithLogger(logger), alarms.WithDelayLimit(cfg.alarmDelay)}
+		if cfg.dataDir != "" {
+			opts = append(opts, alarms.WithDataDir(cfg.dataDir))
+		}
+		if cfg.alarmCron5 {
+			opts = append(opts, alarms.WithLimitCronFields())
+		}
+		if prov, err = alarms.Register(srv, opts...); err != nil {
+			srv.Close()
+			ln.Close()
+			pool.Close()
+			return fmt.Errorf("alarms: %w", err)
+		}
+	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 30 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -123,6 +146,9 @@ func run(ctx context.Context, cfg config) error {
 	case err = <-errc:
 	case <-ctx.Done():
 		logger.Info("localwhisk shutting down")
+	}
+	if prov != nil {
+		prov.Close()
 	}
 	// cancel running activations first so that waiting requests finish
 	srv.Close()
