@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/whiskfeed/whiskfeed/tools/stack/service"
@@ -106,14 +105,6 @@ func (u *upRun) steps() []step {
 func (u *upRun) buildWhisk(ctx context.Context, w io.Writer) error {
 	if u.cfg.noWhisk {
 		return skip("-no-whisk")
-	}
-	list := exec.CommandContext(ctx, "go", "list", "-f", "{{.Name}}", "./tools/localwhisk")
-	list.Dir = u.cfg.root
-	out, err := list.Output()
-	if err != nil || strings.TrimSpace(string(out)) != "main" {
-		// TODO(localwhisk): remove this branch once tools/localwhisk is a
-		// main package; until then the stack runs without OpenWhisk.
-		return skip("TODO: tools/localwhisk is not a main package yet; the stack runs without OpenWhisk")
 	}
 	bin := u.cfg.path("bin", "localwhisk")
 	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./tools/localwhisk")
