@@ -14,15 +14,7 @@ func (s *Server) routeActions(q *apiRequest) {
 	}
 	switch {
 	case p.collection:
-		if q.r.Method != http.MethodGet {
-			q.fail(methodNotAllowed(http.MethodGet))
-			return
-		}
-		if err := s.entitle(q.caller, rightRead, resource{collection: colActions, ns: q.ns}); err != nil {
-			q.fail(err)
-			return
-		}
-		s.listActions(q, q.ns, true)
+		s.serveList(q, colActions, func(q *apiRequest) { s.listActions(q, q.ns, true) })
 	case p.pkgList:
 		if q.r.Method != http.MethodGet {
 			q.fail(newError(http.StatusNotFound, msgRouteNotFound))
@@ -63,7 +55,7 @@ func (s *Server) routeActions(q *apiRequest) {
 }
 
 func (s *Server) listActions(q *apiRequest, path string, wholeNamespace bool) {
-	skip, limit, count, err := listParams(q.r, colActions)
+	lq, err := parseListQuery(q.r, colActions)
 	if err != nil {
 		q.fail(err)
 		return
@@ -71,16 +63,7 @@ func (s *Server) listActions(q *apiRequest, path string, wholeNamespace bool) {
 	s.st.mu.RLock()
 	list := s.st.actionsIn(path, wholeNamespace)
 	s.st.mu.RUnlock()
-	if count {
-		q.ok(map[string]int{colActions: max(len(list)-skip, 0)})
-		return
-	}
-	from, to := page(len(list), skip, limit)
-	out := make([]any, 0, to-from)
-	for _, a := range list[from:to] {
-		out = append(out, a.summary())
-	}
-	q.ok(out)
+	answerList(q, lq, list, func(a *Action) any { return a.summary() })
 }
 
 // packageOfLocked checks the package of an action write: it must exist and
@@ -151,45 +134,29 @@ func (l *limitsPut) apply(base ActionLimits) (ActionLimits, error) {
 		return base, nil
 	}
 	out := base
-	if l.Timeout != nil {
-		t := *l.Timeout
-		if t < minActionTimeoutMS {
-			return base, malformed("duration %d milliseconds below allowed threshold of %d milliseconds", t, minActionTimeoutMS)
+	for _, c := range []struct {
+		given    *int
+		dst      *int
+		min, max int
+		what     string
+		unit     string
+	}{
+		{l.Timeout, &out.Timeout, minActionTimeoutMS, maxActionTimeoutMS, "duration", " milliseconds"},
+		{l.Memory, &out.Memory, minActionMemoryMB, maxActionMemoryMB, "memory size", " MB"},
+		{l.Logs, &out.Logs, minActionLogsMB, maxActionLogsMB, "log size", " MB"},
+		{l.Concurrency, &out.Concurrency, minActionConcurrency, maxActionConcurrency, "concurrency", ""},
+	} {
+		if c.given == nil {
+			continue
 		}
-		if t > maxActionTimeoutMS {
-			return base, malformed("duration %d milliseconds exceeds allowed threshold of %d milliseconds", t, maxActionTimeoutMS)
+		v := *c.given
+		if v < c.min {
+			return base, malformed("%s %d%s below allowed threshold of %d%s", c.what, v, c.unit, c.min, c.unit)
 		}
-		out.Timeout = t
-	}
-	if l.Memory != nil {
-		m := *l.Memory
-		if m < minActionMemoryMB {
-			return base, malformed("memory size %d MB below allowed threshold of %d MB", m, minActionMemoryMB)
+		if v > c.max {
+			return base, malformed("%s %d%s exceeds allowed threshold of %d%s", c.what, v, c.unit, c.max, c.unit)
 		}
-		if m > maxActionMemoryMB {
-			return base, malformed("memory size %d MB exceeds allowed threshold of %d MB", m, maxActionMemoryMB)
-		}
-		out.Memory = m
-	}
-	if l.Logs != nil {
-		g := *l.Logs
-		if g < minActionLogsMB {
-			return base, malformed("log size %d MB below allowed threshold of %d MB", g, minActionLogsMB)
-		}
-		if g > maxActionLogsMB {
-			return base, malformed("log size %d MB exceeds allowed threshold of %d MB", g, maxActionLogsMB)
-		}
-		out.Logs = g
-	}
-	if l.Concurrency != nil {
-		c := *l.Concurrency
-		if c < minActionConcurrency {
-			return base, malformed("concurrency %d below allowed threshold of %d", c, minActionConcurrency)
-		}
-		if c > maxActionConcurrency {
-			return base, malformed("concurrency %d exceeds allowed threshold of %d", c, maxActionConcurrency)
-		}
-		out.Concurrency = c
+		*c.dst = v
 	}
 	return out, nil
 }
@@ -241,17 +208,9 @@ func validVersion(v *string) error {
 }
 
 func (s *Server) putAction(q *apiRequest, fqn FQN, res resource) {
-	if err := s.entitle(q.caller, rightPut, res); err != nil {
-		q.fail(err)
-		return
-	}
-	overwrite, err := boolParam(q.r, "overwrite", false)
-	if err != nil {
-		q.fail(err)
-		return
-	}
 	var body actionPut
-	if err := decodeBody(q, &body); err != nil {
+	overwrite, err := s.readPut(q, res, &body)
+	if err != nil {
 		q.fail(err)
 		return
 	}
@@ -264,11 +223,7 @@ func (s *Server) putAction(q *apiRequest, fqn FQN, res resource) {
 		}
 		exec = &e
 	}
-	if err := sizeChecks(exec, body.Parameters, body.Annotations); err != nil {
-		q.fail(err)
-		return
-	}
-	if err := validVersion(body.Version); err != nil {
+	if err := checkPut(exec, body.Parameters, body.Annotations, body.Version); err != nil {
 		q.fail(err)
 		return
 	}
@@ -285,39 +240,18 @@ func (s *Server) putAction(q *apiRequest, fqn FQN, res resource) {
 		return
 	}
 	id := fqn.String()
-	if err := s.st.conflictIfOther(id, colActions); err != nil {
+	old, err := replaceableLocked(s.st, s.st.actions, id, res, overwrite)
+	if err != nil {
 		q.fail(err)
 		return
 	}
-	old := s.st.actions[id]
-	if old != nil && old.builtin != nil {
-		q.fail(res.forbidden())
-		return
-	}
 	var a Action
-	switch {
-	case old != nil && !overwrite:
-		q.fail(newError(http.StatusConflict, msgExists))
-		return
-	case old != nil:
+	if old != nil {
 		a = *old
-		if exec != nil {
-			a.Exec = *exec
-		}
-		if body.Parameters != nil {
-			a.Parameters = *body.Parameters
-		}
+		setIf(&a.Exec, exec)
 		if a.Limits, err = body.Limits.apply(old.Limits); err != nil {
 			q.fail(err)
 			return
-		}
-		if body.Version != nil {
-			a.Version = *body.Version
-		} else {
-			a.Version = upPatch(old.Version)
-		}
-		if body.Publish != nil {
-			a.Publish = *body.Publish
 		}
 		ann := old.Annotations
 		for _, k := range body.DelAnnotations {
@@ -326,33 +260,25 @@ func (s *Server) putAction(q *apiRequest, fqn FQN, res resource) {
 		if body.Annotations != nil {
 			ann = ann.Merge(*body.Annotations)
 		}
-		a.Annotations = ann.SetAny(annotationExec, a.Exec.Kind)
-	default:
+		a.Annotations = ann
+	} else {
 		if exec == nil {
 			q.fail(newError(http.StatusBadRequest, "exec undefined"))
 			return
 		}
 		a = Action{
-			Namespace: fqn.Path(), Name: fqn.Name, Version: initialVersion, Exec: *exec,
+			Namespace: fqn.Path(), Name: fqn.Name, Exec: *exec,
 			Limits: limits, Parameters: Params{}, Annotations: Params{},
 		}
-		if body.Parameters != nil {
-			a.Parameters = *body.Parameters
-		}
-		if body.Version != nil {
-			a.Version = *body.Version
-		}
-		if body.Publish != nil {
-			a.Publish = *body.Publish
-		}
-		if body.Annotations != nil {
-			a.Annotations = *body.Annotations
-		}
+		setIf(&a.Annotations, body.Annotations)
 		if !a.Annotations.Has(annotationProvideAPIKey) {
 			a.Annotations = a.Annotations.SetAny(annotationProvideAPIKey, false)
 		}
-		a.Annotations = a.Annotations.SetAny(annotationExec, a.Exec.Kind)
 	}
+	setIf(&a.Parameters, body.Parameters)
+	a.Version = putVersion(body.Version, old != nil, a.Version)
+	setIf(&a.Publish, body.Publish)
+	a.Annotations = a.Annotations.SetAny(annotationExec, a.Exec.Kind)
 	a.Updated = s.now()
 	if err := s.st.putAction(q.r.Context(), &a); err != nil {
 		q.fail(err)
@@ -374,17 +300,9 @@ func (s *Server) deleteAction(q *apiRequest, fqn FQN, res resource) {
 		return
 	}
 	id := fqn.String()
-	if err := s.st.conflictIfOther(id, colActions); err != nil {
+	a, err := deletableLocked(s.st, s.st.actions, id, res)
+	if err != nil {
 		q.fail(err)
-		return
-	}
-	a := s.st.actions[id]
-	if a == nil {
-		q.fail(newError(http.StatusNotFound, ""))
-		return
-	}
-	if a.builtin != nil {
-		q.fail(res.forbidden())
 		return
 	}
 	if err := s.st.deleteAction(q.r.Context(), id); err != nil {

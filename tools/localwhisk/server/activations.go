@@ -179,7 +179,7 @@ func (s *Server) routeActivations(q *apiRequest) {
 }
 
 func (s *Server) listActivations(q *apiRequest) {
-	skip, limit, count, err := listParams(q.r, colActivations)
+	lq, err := parseListQuery(q.r, colActivations)
 	if err != nil {
 		q.fail(err)
 		return
@@ -189,7 +189,7 @@ func (s *Server) listActivations(q *apiRequest) {
 		q.fail(err)
 		return
 	}
-	if count && docs {
+	if lq.count && docs {
 		q.fail(newError(http.StatusBadRequest, msgDocsWithCount))
 		return
 	}
@@ -243,18 +243,10 @@ func (s *Server) listActivations(q *apiRequest) {
 		}
 		return true
 	})
-	if count {
-		q.ok(map[string]int{colActivations: max(len(list)-skip, 0)})
-		return
-	}
-	from, to := page(len(list), skip, limit)
-	out := make([]any, 0, to-from)
-	for _, a := range list[from:to] {
+	answerList(q, lq, list, func(a *Activation) any {
 		if docs {
-			out = append(out, a)
-		} else {
-			out = append(out, a.summary())
+			return a
 		}
-	}
-	q.ok(out)
+		return a.summary()
+	})
 }

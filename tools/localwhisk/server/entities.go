@@ -48,6 +48,9 @@ func (a *Action) fqn() FQN {
 	return FQN{Namespace: ns, Package: pkg, Name: a.Name}
 }
 
+func (a *Action) updatedAt() int64 { return a.Updated }
+func (a *Action) isBuiltin() bool  { return a.builtin != nil }
+
 // metadata is the action without code (GET ?code=false).
 func (a *Action) metadata() any {
 	type execMeta struct {
@@ -107,7 +110,9 @@ type Package struct {
 	builtin bool
 }
 
-func (p *Package) fqn() FQN { return FQN{Namespace: p.Namespace, Name: p.Name} }
+func (p *Package) fqn() FQN         { return FQN{Namespace: p.Namespace, Name: p.Name} }
+func (p *Package) updatedAt() int64 { return p.Updated }
+func (p *Package) isBuiltin() bool  { return p.builtin }
 
 // bindingJSON is {} for a package and {namespace,name} for a binding.
 func (p *Package) bindingJSON() any {
@@ -244,7 +249,9 @@ type Trigger struct {
 	Updated     int64      `json:"updated"`
 }
 
-func (t *Trigger) fqn() FQN { return FQN{Namespace: t.Namespace, Name: t.Name} }
+func (t *Trigger) fqn() FQN         { return FQN{Namespace: t.Namespace, Name: t.Name} }
+func (t *Trigger) updatedAt() int64 { return t.Updated }
+func (t *Trigger) isBuiltin() bool  { return false }
 
 func (t *Trigger) summary() any {
 	return struct {
@@ -318,7 +325,9 @@ type Rule struct {
 	Updated     int64    `json:"updated"`
 }
 
-func (r *Rule) fqn() FQN { return FQN{Namespace: r.Namespace, Name: r.Name} }
+func (r *Rule) fqn() FQN         { return FQN{Namespace: r.Namespace, Name: r.Name} }
+func (r *Rule) updatedAt() int64 { return r.Updated }
+func (r *Rule) isBuiltin() bool  { return false }
 
 func (r *Rule) withStatus(status string) any {
 	return struct {

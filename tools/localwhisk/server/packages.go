@@ -7,66 +7,18 @@ import (
 )
 
 func (s *Server) routePackages(q *apiRequest) {
-	p, err := q.path(false)
-	if err != nil {
-		q.fail(err)
-		return
-	}
-	if p.collection {
-		if q.r.Method != http.MethodGet {
-			q.fail(methodNotAllowed(http.MethodGet))
-			return
-		}
-		if err := s.entitle(q.caller, rightRead, resource{collection: colPackages, ns: q.ns}); err != nil {
-			q.fail(err)
-			return
-		}
-		s.listPackages(q)
-		return
-	}
-	res := resource{collection: colPackages, ns: q.ns, name: p.name}
-	switch q.r.Method {
-	case http.MethodGet:
-		s.getPackage(q, res)
-	case http.MethodPut:
-		s.putPackage(q, res)
-	case http.MethodDelete:
-		s.deletePackage(q, res)
-	default:
-		q.fail(methodNotAllowed(http.MethodGet, http.MethodPut, http.MethodDelete))
-	}
+	s.routeNamed(q, colPackages, namedRoutes{
+		list: s.listPackages,
+		get:  s.getPackage, put: s.putPackage, del: s.deletePackage,
+	})
 }
 
+// listPackages lists a namespace's packages; other namespaces show only
+// their published packages, not bindings.
 func (s *Server) listPackages(q *apiRequest) {
-	skip, limit, count, err := listParams(q.r, colPackages)
-	if err != nil {
-		q.fail(err)
-		return
-	}
 	own := q.ns == q.caller.Namespace
-	s.st.mu.RLock()
-	var list []*Package
-	for _, p := range s.st.packages {
-		if p.Namespace != q.ns {
-			continue
-		}
-		if !own && (!p.Publish || p.Binding != nil) {
-			continue
-		}
-		list = append(list, p)
-	}
-	s.st.mu.RUnlock()
-	sortNewest(list, func(p *Package) int64 { return p.Updated }, func(p *Package) string { return p.Name })
-	if count {
-		q.ok(map[string]int{colPackages: max(len(list)-skip, 0)})
-		return
-	}
-	from, to := page(len(list), skip, limit)
-	out := make([]any, 0, to-from)
-	for _, p := range list[from:to] {
-		out = append(out, p.summary())
-	}
-	q.ok(out)
+	visible := func(p *Package) bool { return own || (p.Publish && p.Binding == nil) }
+	listNamed(s, q, colPackages, s.st.packages, visible, func(p *Package) any { return p.summary() })
 }
 
 func (s *Server) getPackage(q *apiRequest, res resource) {
@@ -77,13 +29,9 @@ func (s *Server) getPackage(q *apiRequest, res resource) {
 	s.st.mu.RLock()
 	defer s.st.mu.RUnlock()
 	id := res.ns + "/" + res.name
-	p := s.st.packages[id]
-	if p == nil {
-		if err := s.st.conflictIfOther(id, colPackages); err != nil {
-			q.fail(err)
-			return
-		}
-		q.fail(newError(http.StatusNotFound, ""))
+	p, err := lookupLocked(s.st, s.st.packages, id, colPackages)
+	if err != nil {
+		q.fail(err)
 		return
 	}
 	params := p.Parameters
@@ -128,25 +76,13 @@ func (s *Server) putPackage(q *apiRequest, res resource) {
 		q.fail(errorf(http.StatusBadRequest, "Package name '%s' is reserved.", res.name))
 		return
 	}
-	if err := s.entitle(q.caller, rightPut, res); err != nil {
-		q.fail(err)
-		return
-	}
-	overwrite, err := boolParam(q.r, "overwrite", false)
+	var body packagePut
+	overwrite, err := s.readPut(q, res, &body)
 	if err != nil {
 		q.fail(err)
 		return
 	}
-	var body packagePut
-	if err := decodeBody(q, &body); err != nil {
-		q.fail(err)
-		return
-	}
-	if err := sizeChecks(nil, body.Parameters, body.Annotations); err != nil {
-		q.fail(err)
-		return
-	}
-	if err := validVersion(body.Version); err != nil {
+	if err := checkPut(nil, body.Parameters, body.Annotations, body.Version); err != nil {
 		q.fail(err)
 		return
 	}
@@ -173,95 +109,56 @@ func (s *Server) putPackage(q *apiRequest, res resource) {
 
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
-	id := res.ns + "/" + res.name
-	if err := s.st.conflictIfOther(id, colPackages); err != nil {
+	old, err := replaceableLocked(s.st, s.st.packages, res.ns+"/"+res.name, res, overwrite)
+	if err != nil {
 		q.fail(err)
 		return
 	}
-	checkBinding := func(b *Binding) error {
-		tid := b.Namespace + "/" + b.Name
-		t := s.st.packages[tid]
-		if t == nil {
-			if s.st.kindOf(tid) != "" {
-				return newError(http.StatusConflict, msgBindingNotPackage)
-			}
-			return newError(http.StatusBadRequest, msgBindingMissing)
+	if b := body.Binding; b != nil {
+		if old != nil && old.Binding == nil {
+			q.fail(newError(http.StatusConflict, msgPackageToBinding))
+			return
 		}
-		if t.Binding != nil {
-			return newError(http.StatusBadRequest, msgBindingToBinding)
+		if err := s.checkBindingLocked(b); err != nil {
+			q.fail(err)
+			return
 		}
-		return nil
 	}
-	old := s.st.packages[id]
-	if old != nil && old.builtin {
-		q.fail(res.forbidden())
-		return
-	}
-	var p Package
-	switch {
-	case old != nil && !overwrite:
-		q.fail(newError(http.StatusConflict, msgExists))
-		return
-	case old != nil:
-		if body.Binding != nil {
-			if old.Binding == nil {
-				q.fail(newError(http.StatusConflict, msgPackageToBinding))
-				return
-			}
-			if err := checkBinding(body.Binding); err != nil {
-				q.fail(err)
-				return
-			}
-		}
+	p := Package{Namespace: res.ns, Name: res.name, Parameters: Params{}}
+	if old != nil {
 		p = *old
-		if body.Binding != nil {
-			p.Binding = body.Binding
-		}
-		if body.Parameters != nil {
-			p.Parameters = *body.Parameters
-		}
-		if body.Version != nil {
-			p.Version = *body.Version
-		} else {
-			p.Version = upPatch(old.Version)
-		}
-		if body.Publish != nil {
-			p.Publish = *body.Publish
-		}
-		ann := old.Annotations
-		if body.Annotations != nil {
-			ann = *body.Annotations
-		}
-		p.Annotations = bindingAnnotation(ann, p.Binding)
-	default:
-		if body.Binding != nil {
-			if err := checkBinding(body.Binding); err != nil {
-				q.fail(err)
-				return
-			}
-		}
-		p = Package{Namespace: res.ns, Name: res.name, Version: initialVersion, Binding: body.Binding, Parameters: Params{}}
-		if body.Parameters != nil {
-			p.Parameters = *body.Parameters
-		}
-		if body.Version != nil {
-			p.Version = *body.Version
-		}
-		if body.Publish != nil {
-			p.Publish = *body.Publish
-		}
-		var ann Params
-		if body.Annotations != nil {
-			ann = *body.Annotations
-		}
-		p.Annotations = bindingAnnotation(ann, p.Binding)
 	}
+	if body.Binding != nil {
+		p.Binding = body.Binding
+	}
+	setIf(&p.Parameters, body.Parameters)
+	p.Version = putVersion(body.Version, old != nil, p.Version)
+	setIf(&p.Publish, body.Publish)
+	setIf(&p.Annotations, body.Annotations)
+	p.Annotations = bindingAnnotation(p.Annotations, p.Binding)
 	p.Updated = s.now()
 	if err := s.st.putPackage(q.r.Context(), &p); err != nil {
 		q.fail(err)
 		return
 	}
 	q.ok(p.view(p.Parameters, nil, nil, false))
+}
+
+// checkBindingLocked checks the target of a binding write: it must be a
+// package that is not itself a binding.
+func (s *Server) checkBindingLocked(b *Binding) error {
+	tid := b.Namespace + "/" + b.Name
+	t := s.st.packages[tid]
+	if t == nil {
+		if s.st.kindOf(tid) != "" {
+			return newError(http.StatusConflict, msgBindingNotPackage)
+		}
+		return newError(http.StatusBadRequest, msgBindingMissing)
+	}
+	if t.Binding != nil {
+		return newError(http.StatusBadRequest, msgBindingToBinding)
+	}
+	return nil
 }
 
 // bindingAnnotation drops any client-given "binding" annotation and sets
@@ -288,17 +185,9 @@ func (s *Server) deletePackage(q *apiRequest, res resource) {
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
 	id := res.ns + "/" + res.name
-	if err := s.st.conflictIfOther(id, colPackages); err != nil {
+	p, err := deletableLocked(s.st, s.st.packages, id, res)
+	if err != nil {
 		q.fail(err)
-		return
-	}
-	p := s.st.packages[id]
-	if p == nil {
-		q.fail(newError(http.StatusNotFound, ""))
-		return
-	}
-	if p.builtin {
-		q.fail(res.forbidden())
 		return
 	}
 	if p.Binding == nil {

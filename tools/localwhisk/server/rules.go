@@ -6,63 +6,12 @@ import (
 )
 
 func (s *Server) routeRules(q *apiRequest) {
-	p, err := q.path(false)
-	if err != nil {
-		q.fail(err)
-		return
-	}
-	if p.collection {
-		if q.r.Method != http.MethodGet {
-			q.fail(methodNotAllowed(http.MethodGet))
-			return
-		}
-		if err := s.entitle(q.caller, rightRead, resource{collection: colRules, ns: q.ns}); err != nil {
-			q.fail(err)
-			return
-		}
-		s.listRules(q)
-		return
-	}
-	res := resource{collection: colRules, ns: q.ns, name: p.name}
-	switch q.r.Method {
-	case http.MethodGet:
-		s.getRule(q, res)
-	case http.MethodPut:
-		s.putRule(q, res)
-	case http.MethodDelete:
-		s.deleteRule(q, res)
-	case http.MethodPost:
-		s.setRuleStatus(q, res)
-	default:
-		q.fail(methodNotAllowed(http.MethodGet, http.MethodPut, http.MethodDelete, http.MethodPost))
-	}
-}
-
-func (s *Server) listRules(q *apiRequest) {
-	skip, limit, count, err := listParams(q.r, colRules)
-	if err != nil {
-		q.fail(err)
-		return
-	}
-	s.st.mu.RLock()
-	var list []*Rule
-	for _, r := range s.st.rules {
-		if r.Namespace == q.ns {
-			list = append(list, r)
-		}
-	}
-	s.st.mu.RUnlock()
-	sortNewest(list, func(r *Rule) int64 { return r.Updated }, func(r *Rule) string { return r.Name })
-	if count {
-		q.ok(map[string]int{colRules: max(len(list)-skip, 0)})
-		return
-	}
-	from, to := page(len(list), skip, limit)
-	out := make([]any, 0, to-from)
-	for _, r := range list[from:to] {
-		out = append(out, r)
-	}
-	q.ok(out)
+	s.routeNamed(q, colRules, namedRoutes{
+		list: func(q *apiRequest) {
+			listNamed(s, q, colRules, s.st.rules, nil, func(r *Rule) any { return r })
+		},
+		get: s.getRule, put: s.putRule, del: s.deleteRule, post: s.setRuleStatus,
+	})
 }
 
 // ruleStatusLocked reads a rule's status from its trigger (missing: inactive).
@@ -78,14 +27,7 @@ func (s *Server) ruleStatusLocked(r *Rule) string {
 }
 
 func (s *Server) ruleLocked(id string) (*Rule, error) {
-	r := s.st.rules[id]
-	if r == nil {
-		if err := s.st.conflictIfOther(id, colRules); err != nil {
-			return nil, err
-		}
-		return nil, newError(http.StatusNotFound, "")
-	}
-	return r, nil
+	return lookupLocked(s.st, s.st.rules, id, colRules)
 }
 
 func (s *Server) getRule(q *apiRequest, res resource) {
@@ -114,25 +56,13 @@ type rulePut struct {
 }
 
 func (s *Server) putRule(q *apiRequest, res resource) {
-	if err := s.entitle(q.caller, rightPut, res); err != nil {
-		q.fail(err)
-		return
-	}
-	overwrite, err := boolParam(q.r, "overwrite", false)
+	var body rulePut
+	overwrite, err := s.readPut(q, res, &body)
 	if err != nil {
 		q.fail(err)
 		return
 	}
-	var body rulePut
-	if err := decodeBody(q, &body); err != nil {
-		q.fail(err)
-		return
-	}
-	if err := sizeChecks(nil, nil, body.Annotations); err != nil {
-		q.fail(err)
-		return
-	}
-	if err := validVersion(body.Version); err != nil {
+	if err := checkPut(nil, nil, body.Annotations, body.Version); err != nil {
 		q.fail(err)
 		return
 	}
@@ -173,14 +103,9 @@ func (s *Server) putRule(q *apiRequest, res resource) {
 
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
-	id := res.ns + "/" + res.name
-	if err := s.st.conflictIfOther(id, colRules); err != nil {
+	old, err := replaceableLocked(s.st, s.st.rules, res.ns+"/"+res.name, res, overwrite)
+	if err != nil {
 		q.fail(err)
-		return
-	}
-	old := s.st.rules[id]
-	if old != nil && !overwrite {
-		q.fail(newError(http.StatusConflict, msgExists))
 		return
 	}
 	if old == nil && (trigger == nil || action == nil) {
@@ -203,7 +128,7 @@ func (s *Server) putRule(q *apiRequest, res resource) {
 			action = &a
 		}
 	} else {
-		r = Rule{Namespace: res.ns, Name: res.name, Version: initialVersion, Annotations: Params{}}
+		r = Rule{Namespace: res.ns, Name: res.name, Annotations: Params{}}
 	}
 	newTrigger := s.st.triggers[trigger.String()]
 	if newTrigger == nil {
@@ -216,21 +141,9 @@ func (s *Server) putRule(q *apiRequest, res resource) {
 	}
 	r.Trigger = trigger.pathName()
 	r.Action = action.pathName()
-	if old != nil {
-		if body.Version != nil {
-			r.Version = *body.Version
-		} else {
-			r.Version = upPatch(old.Version)
-		}
-	} else if body.Version != nil {
-		r.Version = *body.Version
-	}
-	if body.Publish != nil {
-		r.Publish = *body.Publish
-	}
-	if body.Annotations != nil {
-		r.Annotations = *body.Annotations
-	}
+	r.Version = putVersion(body.Version, old != nil, r.Version)
+	setIf(&r.Publish, body.Publish)
+	setIf(&r.Annotations, body.Annotations)
 	r.Updated = s.now()
 	ctx := q.r.Context()
 	ruleID := r.fqn().String()
@@ -259,7 +172,7 @@ func (s *Server) deleteRule(q *apiRequest, res resource) {
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
 	id := res.ns + "/" + res.name
-	r, err := s.ruleLocked(id)
+	r, err := deletableLocked(s.st, s.st.rules, id, res)
 	if err != nil {
 		q.fail(err)
 		return

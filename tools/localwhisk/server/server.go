@@ -288,42 +288,63 @@ func malformedQuery(name, msg string) *apiError {
 	return errorf(http.StatusBadRequest, "The query parameter '%s' was malformed:\n%s", name, msg)
 }
 
-// listParams reads skip, limit and count for collection.
-func listParams(r *http.Request, collection string) (skip, limit int, count bool, err error) {
+// listQuery is the skip, limit and count of a list request on collection.
+type listQuery struct {
+	collection  string
+	skip, limit int
+	count       bool
+}
+
+// parseListQuery reads skip, limit and count for collection.
+func parseListQuery(r *http.Request, collection string) (listQuery, error) {
 	q := r.URL.Query()
-	limit = defaultListLimit
+	lq := listQuery{collection: collection, limit: defaultListLimit}
 	if v := q.Get("limit"); v != "" {
 		n, e := strconv.Atoi(v)
 		if e != nil {
-			return 0, 0, false, malformedQuery("limit", fmt.Sprintf("The value '%s' is not an integer for %s.", v, collection))
+			return listQuery{}, malformedQuery("limit", fmt.Sprintf("The value '%s' is not an integer for %s.", v, collection))
 		}
 		if n < 0 || n > maxListLimit {
-			return 0, 0, false, malformedQuery("limit", fmt.Sprintf("The value '%d' is not in the range of 0 to %d for %s.", n, maxListLimit, collection))
+			return listQuery{}, malformedQuery("limit", fmt.Sprintf("The value '%d' is not in the range of 0 to %d for %s.", n, maxListLimit, collection))
 		}
-		limit = n
+		lq.limit = n
 	}
 	if v := q.Get("skip"); v != "" {
 		n, e := strconv.Atoi(v)
 		if e != nil {
-			return 0, 0, false, malformedQuery("skip", fmt.Sprintf("The value '%s' is not an integer for %s.", v, collection))
+			return listQuery{}, malformedQuery("skip", fmt.Sprintf("The value '%s' is not an integer for %s.", v, collection))
 		}
 		if n < 0 {
-			return 0, 0, false, malformedQuery("skip", fmt.Sprintf("The value '%d' is not greater than or equal to 0 for %s.", n, collection))
+			return listQuery{}, malformedQuery("skip", fmt.Sprintf("The value '%d' is not greater than or equal to 0 for %s.", n, collection))
 		}
-		skip = n
+		lq.skip = n
 	}
-	count, err = boolParam(r, "count", false)
-	return skip, limit, count, err
+	count, err := boolParam(r, "count", false)
+	if err != nil {
+		return listQuery{}, err
+	}
+	lq.count = count
+	return lq, nil
 }
 
-// page applies skip and limit (0 = no limit) to n items.
-func page(n, skip, limit int) (from, to int) {
-	from = min(skip, n)
-	to = n
-	if limit > 0 && from+limit < n {
-		to = from + limit
+// answerList answers a list request over list (filtered and ordered): the
+// count after skip, or the page that skip and limit (0 = no limit) select,
+// one row per entry.
+func answerList[T any](q *apiRequest, lq listQuery, list []T, row func(T) any) {
+	if lq.count {
+		q.ok(map[string]int{lq.collection: max(len(list)-lq.skip, 0)})
+		return
 	}
-	return from, to
+	from := min(lq.skip, len(list))
+	to := len(list)
+	if lq.limit > 0 && from+lq.limit < len(list) {
+		to = from + lq.limit
+	}
+	out := make([]any, 0, to-from)
+	for _, v := range list[from:to] {
+		out = append(out, row(v))
+	}
+	q.ok(out)
 }
 
 // readBody reads the request body up to max bytes; more is a 413.

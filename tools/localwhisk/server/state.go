@@ -124,53 +124,35 @@ func (st *state) persist(ctx context.Context, collection, docid string, v any) e
 }
 
 func (st *state) putAction(ctx context.Context, a *Action) error {
-	id := a.fqn().String()
-	st.actions[id] = a
-	if a.builtin != nil {
-		return nil
-	}
-	return st.persist(ctx, colActions, id, a)
+	return putDoc(ctx, st, st.actions, colActions, a)
 }
 
 func (st *state) deleteAction(ctx context.Context, id string) error {
-	delete(st.actions, id)
-	return st.persist(ctx, colActions, id, nil)
+	return deleteDoc(ctx, st, st.actions, colActions, id)
 }
 
 func (st *state) putPackage(ctx context.Context, p *Package) error {
-	id := p.fqn().String()
-	st.packages[id] = p
-	if p.builtin {
-		return nil
-	}
-	return st.persist(ctx, colPackages, id, p)
+	return putDoc(ctx, st, st.packages, colPackages, p)
 }
 
 func (st *state) deletePackage(ctx context.Context, id string) error {
-	delete(st.packages, id)
-	return st.persist(ctx, colPackages, id, nil)
+	return deleteDoc(ctx, st, st.packages, colPackages, id)
 }
 
 func (st *state) putTrigger(ctx context.Context, t *Trigger) error {
-	id := t.fqn().String()
-	st.triggers[id] = t
-	return st.persist(ctx, colTriggers, id, t)
+	return putDoc(ctx, st, st.triggers, colTriggers, t)
 }
 
 func (st *state) deleteTrigger(ctx context.Context, id string) error {
-	delete(st.triggers, id)
-	return st.persist(ctx, colTriggers, id, nil)
+	return deleteDoc(ctx, st, st.triggers, colTriggers, id)
 }
 
 func (st *state) putRule(ctx context.Context, r *Rule) error {
-	id := r.fqn().String()
-	st.rules[id] = r
-	return st.persist(ctx, colRules, id, r)
+	return putDoc(ctx, st, st.rules, colRules, r)
 }
 
 func (st *state) deleteRule(ctx context.Context, id string) error {
-	delete(st.rules, id)
-	return st.persist(ctx, colRules, id, nil)
+	return deleteDoc(ctx, st, st.rules, colRules, id)
 }
 
 // actionsIn returns the actions whose namespace path is path ("ns" lists

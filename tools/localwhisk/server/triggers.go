@@ -8,75 +8,19 @@ import (
 )
 
 func (s *Server) routeTriggers(q *apiRequest) {
-	p, err := q.path(false)
-	if err != nil {
-		q.fail(err)
-		return
-	}
-	if p.collection {
-		if q.r.Method != http.MethodGet {
-			q.fail(methodNotAllowed(http.MethodGet))
-			return
-		}
-		if err := s.entitle(q.caller, rightRead, resource{collection: colTriggers, ns: q.ns}); err != nil {
-			q.fail(err)
-			return
-		}
-		s.listTriggers(q)
-		return
-	}
-	res := resource{collection: colTriggers, ns: q.ns, name: p.name}
-	switch q.r.Method {
-	case http.MethodGet:
-		s.getTrigger(q, res)
-	case http.MethodPut:
-		s.putTrigger(q, res)
-	case http.MethodDelete:
-		s.deleteTrigger(q, res)
-	case http.MethodPost:
-		s.fireTrigger(q, res)
-	default:
-		q.fail(methodNotAllowed(http.MethodGet, http.MethodPut, http.MethodDelete, http.MethodPost))
-	}
+	s.routeNamed(q, colTriggers, namedRoutes{
+		list: func(q *apiRequest) {
+			listNamed(s, q, colTriggers, s.st.triggers, nil, func(t *Trigger) any { return t.summary() })
+		},
+		get: s.getTrigger, put: s.putTrigger, del: s.deleteTrigger, post: s.fireTrigger,
+	})
 }
 
-func (s *Server) listTriggers(q *apiRequest) {
-	skip, limit, count, err := listParams(q.r, colTriggers)
-	if err != nil {
-		q.fail(err)
-		return
-	}
+// trigger returns the trigger res, 404, or 409 when the name is another kind.
+func (s *Server) trigger(res resource) (*Trigger, error) {
 	s.st.mu.RLock()
-	var list []*Trigger
-	for _, t := range s.st.triggers {
-		if t.Namespace == q.ns {
-			list = append(list, t)
-		}
-	}
-	s.st.mu.RUnlock()
-	sortNewest(list, func(t *Trigger) int64 { return t.Updated }, func(t *Trigger) string { return t.Name })
-	if count {
-		q.ok(map[string]int{colTriggers: max(len(list)-skip, 0)})
-		return
-	}
-	from, to := page(len(list), skip, limit)
-	out := make([]any, 0, to-from)
-	for _, t := range list[from:to] {
-		out = append(out, t.summary())
-	}
-	q.ok(out)
-}
-
-// lookupLocked returns the trigger, 404, or 409 when the name is another kind.
-func (s *Server) triggerLocked(id string) (*Trigger, error) {
-	t := s.st.triggers[id]
-	if t == nil {
-		if err := s.st.conflictIfOther(id, colTriggers); err != nil {
-			return nil, err
-		}
-		return nil, newError(http.StatusNotFound, "")
-	}
-	return t, nil
+	defer s.st.mu.RUnlock()
+	return lookupLocked(s.st, s.st.triggers, res.ns+"/"+res.name, colTriggers)
 }
 
 func (s *Server) getTrigger(q *apiRequest, res resource) {
@@ -84,9 +28,7 @@ func (s *Server) getTrigger(q *apiRequest, res resource) {
 		q.fail(err)
 		return
 	}
-	s.st.mu.RLock()
-	t, err := s.triggerLocked(res.ns + "/" + res.name)
-	s.st.mu.RUnlock()
+	t, err := s.trigger(res)
 	if err != nil {
 		q.fail(err)
 		return
@@ -104,78 +46,37 @@ type triggerPut struct {
 }
 
 func (s *Server) putTrigger(q *apiRequest, res resource) {
-	if err := s.entitle(q.caller, rightPut, res); err != nil {
-		q.fail(err)
-		return
-	}
-	overwrite, err := boolParam(q.r, "overwrite", false)
+	var body triggerPut
+	overwrite, err := s.readPut(q, res, &body)
 	if err != nil {
 		q.fail(err)
 		return
 	}
-	var body triggerPut
-	if err := decodeBody(q, &body); err != nil {
-		q.fail(err)
-		return
-	}
-	if err := sizeChecks(nil, body.Parameters, body.Annotations); err != nil {
-		q.fail(err)
-		return
-	}
-	if err := validVersion(body.Version); err != nil {
+	if err := checkPut(nil, body.Parameters, body.Annotations, body.Version); err != nil {
 		q.fail(err)
 		return
 	}
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
-	id := res.ns + "/" + res.name
-	if err := s.st.conflictIfOther(id, colTriggers); err != nil {
+	old, err := replaceableLocked(s.st, s.st.triggers, res.ns+"/"+res.name, res, overwrite)
+	if err != nil {
 		q.fail(err)
 		return
 	}
-	old := s.st.triggers[id]
-	var t Trigger
-	switch {
-	case old != nil && !overwrite:
-		q.fail(newError(http.StatusConflict, msgExists))
-		return
-	case old != nil:
+	t := Trigger{Namespace: res.ns, Name: res.name, Parameters: Params{}, Annotations: Params{}}
+	if old != nil {
 		t = *old
-		if body.Parameters != nil {
-			t.Parameters = *body.Parameters
-		}
-		if body.Version != nil {
-			t.Version = *body.Version
-		} else {
-			t.Version = upPatch(old.Version)
-		}
-		if body.Publish != nil {
-			t.Publish = *body.Publish
-		}
-		if body.Annotations != nil {
-			t.Annotations = *body.Annotations
-		}
-	default:
-		t = Trigger{Namespace: res.ns, Name: res.name, Version: initialVersion, Parameters: Params{}, Annotations: Params{}}
-		if body.Parameters != nil {
-			t.Parameters = *body.Parameters
-		}
-		if body.Version != nil {
-			t.Version = *body.Version
-		}
-		if body.Publish != nil {
-			t.Publish = *body.Publish
-		}
-		if body.Annotations != nil {
-			t.Annotations = *body.Annotations
-		}
-		// the feed annotation is validated on create and kept verbatim
-		if v, ok := t.Annotations.Get(annotationFeed); ok {
-			var f string
-			if json.Unmarshal(v, &f) != nil || !validEntityPath(f) {
-				q.fail(newError(http.StatusBadRequest, msgFeedInvalid))
-				return
-			}
+	}
+	setIf(&t.Parameters, body.Parameters)
+	t.Version = putVersion(body.Version, old != nil, t.Version)
+	setIf(&t.Publish, body.Publish)
+	setIf(&t.Annotations, body.Annotations)
+	// the feed annotation is validated on create and kept verbatim
+	if v, ok := t.Annotations.Get(annotationFeed); ok && old == nil {
+		var f string
+		if json.Unmarshal(v, &f) != nil || !validEntityPath(f) {
+			q.fail(newError(http.StatusBadRequest, msgFeedInvalid))
+			return
 		}
 	}
 	t.Updated = s.now()
@@ -194,7 +95,7 @@ func (s *Server) deleteTrigger(q *apiRequest, res resource) {
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
 	id := res.ns + "/" + res.name
-	t, err := s.triggerLocked(id)
+	t, err := deletableLocked(s.st, s.st.triggers, id, res)
 	if err != nil {
 		q.fail(err)
 		return
@@ -248,9 +149,7 @@ func (s *Server) fireTrigger(q *apiRequest, res resource) {
 		q.fail(err)
 		return
 	}
-	s.st.mu.RLock()
-	t, err := s.triggerLocked(res.ns + "/" + res.name)
-	s.st.mu.RUnlock()
+	t, err := s.trigger(res)
 	if err != nil {
 		q.fail(err)
 		return
