@@ -31,14 +31,17 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-up: build
+up:
 	$(GO) run ./tools/stack up
 
 down:
 	$(GO) run ./tools/stack down
 
 demo:
-	@echo "make demo: not yet (the demo lands with the ship-it issue); run 'make test'"
+	@trap : INT TERM; \
+	  $(MAKE) --no-print-directory up || { rc=$$?; $(MAKE) --no-print-directory down; exit $$rc; }; \
+	  $(GO) run ./tools/demo; rc=$$?; \
+	  $(MAKE) --no-print-directory down; exit $$rc
 
 clean:
 	rm -rf dist .whiskfeed

@@ -7,5 +7,5 @@ import (
 )
 
 func main() {
-	runtime.Start(feed.Health(s3feed.Changes()))
+	runtime.Start(feed.Health(s3feed.Changes(), s3feed.Notifications()))
 }

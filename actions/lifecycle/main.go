@@ -7,5 +7,5 @@ import (
 )
 
 func main() {
-	runtime.Start(feed.Lifecycle(s3feed.Changes()))
+	runtime.Start(feed.Lifecycle(s3feed.Changes(), s3feed.Notifications()))
 }

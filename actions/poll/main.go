@@ -7,5 +7,5 @@ import (
 )
 
 func main() {
-	runtime.Start(feed.Poll(s3feed.Changes()))
+	runtime.Start(feed.Poll(s3feed.Changes(), s3feed.Notifications()))
 }

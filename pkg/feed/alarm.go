@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -44,6 +45,21 @@ func readSchedule(p *Params) Schedule {
 		return Schedule{Cron: c}
 	}
 	return Schedule{Interval: p.Int(ParamInterval, 1, 1, 1440)}
+}
+
+// pollSchedule returns when trigger t of src is polled, and false when it
+// is not: src is no Poller, or a PollScheduler that says so. Other pollers
+// are polled on the interval or cron stored in the settings.
+func pollSchedule(src Source, t *Trigger) (Schedule, bool) {
+	if _, ok := src.(Poller); !ok {
+		return Schedule{}, false
+	}
+	if ps, ok := src.(PollScheduler); ok {
+		return ps.PollSchedule(t)
+	}
+	var s Schedule
+	_ = json.Unmarshal(t.settings, &s)
+	return s, true
 }
 
 // alarmNames returns the names of the alarm trigger and rule of record id in

@@ -125,11 +125,14 @@ func (pr *Provider) health(ctx context.Context, pollers []Poller, rep *HealthRep
 		if !rec.Stats.LastErrorAt.IsZero() && t.Sub(rec.Stats.LastErrorAt) < recentErrors {
 			rep.Errors = append(rep.Errors, TriggerNote{Trigger: name, Kind: rec.Kind, Detail: rec.Stats.LastError, At: rec.Stats.LastErrorAt})
 		}
-		if _, ok := polls[rec.Kind]; !ok {
+		p, ok := polls[rec.Kind]
+		if !ok {
 			continue
 		}
-		var s Schedule
-		_ = json.Unmarshal(rec.Config, &s)
+		s, polled := pollSchedule(p, &Trigger{Kind: rec.Kind, settings: rec.Config})
+		if !polled {
+			continue // a push source without its reconcile poll has no alarm
+		}
 		if state == "active" {
 			if d := overdue(s, rec, t); d != "" {
 				rep.Overdue = append(rep.Overdue, TriggerNote{Trigger: name, Kind: rec.Kind, Detail: d, At: rec.Stats.LastPollAt})
@@ -257,4 +260,3 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
-

@@ -165,6 +165,7 @@ type configured struct {
 	secrets   map[string]string
 	unknown   []string
 	schedule  Schedule
+	polled    bool // the trigger is polled (an alarm runs the poll action)
 	batchSize int
 }
 
@@ -172,8 +173,10 @@ type configured struct {
 func configure(src Source, params map[string]any) (*configured, error) {
 	p := NewParams(params)
 	c := &configured{batchSize: p.Int(ParamBatchSize, 1, 1, 1000)}
-	if _, polls := src.(Poller); polls {
-		c.schedule = readSchedule(p)
+	_, polls := src.(Poller)
+	sched, ownSchedule := src.(PollScheduler)
+	if polls && !ownSchedule {
+		c.schedule, c.polled = readSchedule(p), true
 	}
 	settings, err := src.Configure(p)
 	if err != nil {
@@ -191,9 +194,13 @@ func configure(src Source, params map[string]any) (*configured, error) {
 		return nil, fmt.Errorf("settings of source %s must encode as a JSON object: %w", src.Kind(), err)
 	}
 	c.settings[ParamBatchSize] = c.batchSize
-	if c.schedule.Cron != "" {
+	switch {
+	case polls && ownSchedule:
+		// The source keeps its schedule in its own settings.
+		c.schedule, c.polled = sched.PollSchedule(&Trigger{Kind: src.Kind(), settings: raw})
+	case c.schedule.Cron != "":
 		c.settings[ParamCron] = c.schedule.Cron
-	} else if c.schedule.Interval != 0 {
+	case c.schedule.Interval != 0:
 		c.settings[ParamInterval] = c.schedule.Interval
 	}
 	c.secrets = p.secretValues()
@@ -258,11 +265,11 @@ func (pr *Provider) create(ctx context.Context, req *request) (any, error) {
 		return cause
 	}
 	if sub, ok := req.src.(Subscriber); ok {
-		if err := pr.setMembership(ctx, sub, sub.Target(t), id, true); err != nil {
+		if err := pr.setMembership(ctx, sub, sub.Target(t), t, id, true); err != nil {
 			return nil, undo(fmt.Errorf("register with the event source: %w", err))
 		}
 	}
-	if poller, ok := req.src.(Poller); ok {
+	if poller, ok := req.src.(Poller); ok && c.polled {
 		if err := pr.baseline(ctx, poller, rec, t); err != nil {
 			return nil, undo(err)
 		}
@@ -414,12 +421,12 @@ func (pr *Provider) update(ctx context.Context, req *request) (any, error) {
 	}
 	var oldCfg map[string]any
 	_ = json.Unmarshal(rec.Config, &oldCfg)
-	resetState := stateKeyChanged(req.src, oldCfg, c.settings)
-	var old Schedule
-	_ = json.Unmarshal(rec.Config, &old)
-	_, polls := req.src.(Poller)
-	needAlarm := polls && (old != c.schedule || rec.Alarm == (Alarm{}))
-	if needAlarm {
+	old, wasPolled := pollSchedule(req.src, &Trigger{Kind: rec.Kind, settings: rec.Config})
+	// Turning a source's poll on or off starts its state afresh.
+	resetState := stateKeyChanged(req.src, oldCfg, c.settings) || wasPolled != c.polled
+	needAlarm := c.polled && (old != c.schedule || rec.Alarm == (Alarm{}))
+	dropAlarm := !c.polled && rec.Alarm != (Alarm{})
+	if needAlarm || dropAlarm {
 		if err := pr.deleteAlarm(ctx, rec.Alarm); err != nil {
 			return nil, err
 		}
@@ -428,7 +435,7 @@ func (pr *Provider) update(ctx context.Context, req *request) (any, error) {
 		if err := pr.fill(r, req, c); err != nil {
 			return err
 		}
-		if needAlarm {
+		if needAlarm || dropAlarm {
 			r.Alarm = Alarm{}
 		}
 		if resetState {
@@ -449,11 +456,11 @@ func (pr *Provider) update(ctx context.Context, req *request) (any, error) {
 			return nil, err
 		}
 		if before, after := sub.Target(oldT), sub.Target(t); before != after {
-			if err := pr.setMembership(ctx, sub, before, rec.ID, false); err != nil {
+			if err := pr.setMembership(ctx, sub, before, oldT, rec.ID, false); err != nil {
 				return nil, err
 			}
 		}
-		if err := pr.setMembership(ctx, sub, sub.Target(t), rec.ID, true); err != nil {
+		if err := pr.setMembership(ctx, sub, sub.Target(t), t, rec.ID, true); err != nil {
 			return nil, fmt.Errorf("register with the event source: %w", err)
 		}
 	}
@@ -461,7 +468,12 @@ func (pr *Provider) update(ctx context.Context, req *request) (any, error) {
 		if _, err := pr.Store.CollectChunks(ctx, rec.ID); err != nil {
 			return nil, err
 		}
-		if p, ok := req.src.(Poller); ok {
+		if _, ok := req.src.(Deduper); ok {
+			if err := pr.Store.DeleteDoc(ctx, deliveredID(rec.ID)); err != nil {
+				return nil, err
+			}
+		}
+		if p, ok := req.src.(Poller); ok && c.polled {
 			if err := pr.baseline(ctx, p, updated, t); err != nil {
 				return nil, err
 			}
@@ -541,8 +553,13 @@ func (pr *Provider) teardown(ctx context.Context, src Source, rec *Record) error
 		if err != nil {
 			return err
 		}
-		if err := pr.setMembership(ctx, sub, sub.Target(t), rec.ID, false); err != nil {
+		if err := pr.setMembership(ctx, sub, sub.Target(t), t, rec.ID, false); err != nil {
 			return fmt.Errorf("unregister %s: %w", rec.ID, err)
+		}
+	}
+	if _, ok := src.(Deduper); ok {
+		if err := pr.Store.DeleteDoc(ctx, deliveredID(rec.ID)); err != nil {
+			return err
 		}
 	}
 	if err := pr.deleteAlarm(ctx, rec.Alarm); err != nil {

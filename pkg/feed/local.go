@@ -53,11 +53,11 @@ func (l *Local) Create(ctx context.Context, src Source, namespace, name string, 
 		return nil, err
 	}
 	if sub, ok := src.(Subscriber); ok {
-		if err := pr.setMembership(ctx, sub, sub.Target(t), rec.ID, true); err != nil {
+		if err := pr.setMembership(ctx, sub, sub.Target(t), t, rec.ID, true); err != nil {
 			return nil, errors.Join(err, pr.Store.Delete(context.WithoutCancel(ctx), rec.ID))
 		}
 	}
-	if p, ok := src.(Poller); ok {
+	if p, ok := src.(Poller); ok && c.polled {
 		if err := pr.baseline(ctx, p, rec, t); err != nil {
 			return nil, errors.Join(err, pr.teardown(context.WithoutCancel(ctx), src, rec))
 		}

@@ -90,6 +90,10 @@ func (pr *Provider) poll(ctx context.Context, sources []Poller, id string) (*Pol
 	if src == nil {
 		return nil, fmt.Errorf("poll %s: no poller for kind %q", id, rec.Kind)
 	}
+	if _, polled := pollSchedule(src, &Trigger{Kind: rec.Kind, settings: rec.Config}); !polled {
+		res.Skipped = "not polled"
+		return res, nil
+	}
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = start.Add(60 * time.Second)
@@ -119,12 +123,18 @@ func (pr *Provider) poll(ctx context.Context, sources []Poller, id string) (*Pol
 	delete(secrets, secretAuthKey)
 	t := &Trigger{Namespace: rec.Namespace, Name: rec.Name, Kind: rec.Kind, settings: rec.Config, secrets: secrets}
 	s := pr.session(src, rec, t, holder, firer.Deliver)
+	if err := pr.attachDedup(ctx, s, false, start); err != nil {
+		return nil, errors.Join(err, pr.Store.ReleaseLease(context.WithoutCancel(ctx), id, holder))
+	}
 
 	pctx, cancel := context.WithTimeout(ctx, budget)
 	pollErr := src.Poll(pctx, s)
 	cancel()
 	if pollErr == nil {
 		pollErr = s.Flush(ctx)
+	}
+	if err := pr.saveDedup(context.WithoutCancel(ctx), s, pollErr == nil); err != nil {
+		pollErr = errors.Join(pollErr, fmt.Errorf("record the events fired: %w", err))
 	}
 
 	var refused *RefusedError
@@ -140,6 +150,7 @@ func (pr *Provider) poll(ctx context.Context, sources []Poller, id string) (*Pol
 		st.LastPollMS = elapsed.Milliseconds()
 		st.EventsFired += firer.Fired
 		st.EventsUnseen += firer.Unseen
+		st.EventsDeduped += s.skippedEvents()
 		if s.hasObjs {
 			st.Objects = s.objects
 		}

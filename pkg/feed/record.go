@@ -63,7 +63,8 @@ type Stats struct {
 	Objects             int64     `json:"objects"`                // objects in the last complete listing
 	Polls               int64     `json:"polls"`
 	EventsFired         int64     `json:"events_fired"`
-	EventsUnseen        int64     `json:"events_unseen"` // fires answered 204: no rule enabled
+	EventsUnseen        int64     `json:"events_unseen"`            // fires answered 204: no rule enabled
+	EventsDeduped       int64     `json:"events_deduped,omitempty"` // not fired: the other path (push or poll) fired them
 	Errors              int64     `json:"errors"`
 	ConsecutiveFailures int       `json:"consecutive_failures"`
 	LastError           string    `json:"last_error,omitempty"`

@@ -33,6 +33,8 @@ type Session struct {
 	snapshot   Snapshot
 	generation int64
 	committed  bool
+
+	dedup *dedup // nil unless the trigger is both pushed and polled
 }
 
 // Baseline reports whether this session records the starting state during
@@ -63,6 +65,9 @@ func (s *Session) Emit(ctx context.Context, events ...Event) error {
 		if filters && !f.Match(s.Trigger, e) {
 			continue
 		}
+		if s.dedup != nil && !s.dedup.admit(e) {
+			continue
+		}
 		s.batch = append(s.batch, e)
 		if len(s.batch) >= s.batchSize {
 			if err := s.Flush(ctx); err != nil {
@@ -89,6 +94,9 @@ func (s *Session) Flush(ctx context.Context) error {
 	}
 	if err := s.fire(ctx, payload, len(s.batch)); err != nil {
 		return err
+	}
+	if s.dedup != nil {
+		s.dedup.delivered()
 	}
 	s.emitted += int64(len(s.batch))
 	s.batch = s.batch[:0]

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // Source is an event source: it names itself and reads its parameters.
@@ -31,6 +32,31 @@ type Validator interface {
 type Poller interface {
 	Source
 	Poll(ctx context.Context, s *Session) error
+}
+
+// PollScheduler is implemented by pollers whose triggers are polled only
+// when their settings ask for it, on a schedule read from their own
+// parameters: a push source with an optional reconcile poll. PollSchedule
+// returns the schedule of t, and false when t is not polled (no alarm, no
+// baseline). Pollers without it are always polled, on the toolkit's interval
+// or cron parameters.
+type PollScheduler interface {
+	PollSchedule(t *Trigger) (Schedule, bool)
+}
+
+// Deduper is implemented by sources whose triggers can get one change twice:
+// pushed (a delivery to the webhook) and polled (a reconcile poll, see
+// PollScheduler). For a trigger that is both, the toolkit keeps, in one
+// bounded CouchDB document, the changes each path fired that the other has
+// not reported yet: a poll skips a change a delivery fired, and a delivery
+// skips a change a poll fired when the change happened before that poll
+// began (a late delivery). Dedup names the change e reports, the same key
+// whichever path reported it, and when it happened according to the event
+// source (zero when unknown). An empty key is never suppressed. Events are
+// recorded after they are fired, so duplicates remain possible; gaps do
+// not.
+type Deduper interface {
+	Dedup(e Event) (key string, at time.Time)
 }
 
 // Baseliner is implemented by pollers that record a starting state during

@@ -20,10 +20,12 @@ type Subscriber interface {
 	// The triggers of one target share one registration.
 	Target(t *Trigger) string
 	// Sync makes the event source deliver what the given triggers of target
-	// need, and nothing for target when triggers is empty. It must keep
-	// whatever else the event source has registered. Calls for one target
-	// never overlap.
-	Sync(ctx context.Context, target string, triggers []*Trigger, d Destination) error
+	// need, and nothing for target when triggers is empty. changed is the
+	// trigger whose CREATE, UPDATE or DELETE asks for the change (a member of
+	// triggers, except on removal): its settings and secrets reach the event
+	// source even when no trigger is left. Sync must keep whatever else the
+	// event source has registered. Calls for one target never overlap.
+	Sync(ctx context.Context, target string, changed *Trigger, triggers []*Trigger, d Destination) error
 	// Receive turns a delivery into events and the target they concern. An
 	// error wrapping ErrInvalidParams (or carrying a 4xx status) means a
 	// malformed delivery.
@@ -73,6 +75,8 @@ func (pr *Provider) lockTarget(ctx context.Context, target, holder string) (func
 						return ErrSkip
 					}
 					d.Lock = Lease{}
+					// A target without triggers leaves nothing behind.
+					d.Deleted = len(d.Triggers) == 0
 					return nil
 				})
 				return err
@@ -91,10 +95,10 @@ func (pr *Provider) lockTarget(ctx context.Context, target, holder string) (func
 	}
 }
 
-// setMembership adds (or removes) record id to target's triggers, then
-// brings the event source's registration in line with every trigger of the
-// target, under the target's lock.
-func (pr *Provider) setMembership(ctx context.Context, sub Subscriber, target, recordID string, member bool) error {
+// setMembership adds (or removes) record id, of trigger t, to target's
+// triggers, then brings the event source's registration in line with every
+// trigger of the target, under the target's lock.
+func (pr *Provider) setMembership(ctx context.Context, sub Subscriber, target string, t *Trigger, recordID string, member bool) error {
 	holder := fmt.Sprintf("%s@%d", recordID, time.Now().UnixNano())
 	release, err := pr.lockTarget(ctx, target, holder)
 	if err != nil {
@@ -123,7 +127,7 @@ func (pr *Provider) setMembership(ctx context.Context, sub Subscriber, target, r
 	}
 	triggers, err := pr.targetTriggers(ctx, doc.Triggers)
 	if err == nil {
-		err = sub.Sync(ctx, target, triggers, Destination{ARN: pr.NotificationARN, Token: pr.WebhookToken})
+		err = sub.Sync(ctx, target, t, triggers, Destination{ARN: pr.NotificationARN, Token: pr.WebhookToken})
 	}
 	if err != nil && member {
 		// Undo the membership: the trigger is not registered.

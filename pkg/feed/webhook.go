@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/whiskfeed/whiskfeed/pkg/runtime"
 )
@@ -97,10 +98,16 @@ func (pr *Provider) deliver(ctx context.Context, sub Subscriber, target string, 
 			return nil, err
 		}
 		s := pr.session(sub, rec, t, "", firer.Deliver)
+		if err := pr.attachDedup(ctx, s, true, time.Time{}); err != nil {
+			return nil, err
+		}
 		ferr := s.Emit(ctx, events...)
 		if ferr == nil {
 			ferr = s.Flush(ctx)
 		}
+		// What was fired stays fired: a failure to record it only risks a
+		// duplicate from the reconcile poll.
+		derr := pr.saveDedup(context.WithoutCancel(ctx), s, ferr == nil)
 		var refused *RefusedError
 		switch {
 		case ferr == nil:
@@ -113,9 +120,10 @@ func (pr *Provider) deliver(ctx context.Context, sub Subscriber, target string, 
 		if _, err := pr.Store.Update(context.WithoutCancel(ctx), id, func(r *Record) error {
 			r.Stats.EventsFired += firer.Fired
 			r.Stats.EventsUnseen += firer.Unseen
-			if ferr != nil {
+			r.Stats.EventsDeduped += s.skippedEvents()
+			if err := errors.Join(ferr, derr); err != nil {
 				r.Stats.Errors++
-				r.Stats.LastError = ferr.Error()
+				r.Stats.LastError = err.Error()
 				r.Stats.LastErrorAt = now().UTC()
 			}
 			if refused != nil {

@@ -498,20 +498,21 @@ func TestDeadlineStopsAndResumes(t *testing.T) {
 	h := newHarness(t)
 	src := s3feed.Changes(s3feed.WithPageSize(50), s3feed.WithChunkOptions(s3feed.WithTargetBytes(4096)))
 	bucket := f.newBucket(t, "deadline")
-	const n = 3000
+	const n = 6000
 	for i := range n {
 		f.putDirect(t, bucket, fmt.Sprintf("data/%05d", i), "v")
 	}
 	id := h.create(src, "t", f.params(bucket, "initial", "announce", "batch_size", 100))
-	// 60 pages of 25 ms: at least 1.5 s of listing, and a poll given a
-	// 3 s deadline keeps at most 1 s of it (see feed's pollTimeout).
+	// 120 pages of 40 ms: at least 4.8 s of listing, and a poll given a
+	// 6 s deadline keeps at most 4 s of it (see feed's pollTimeout), with
+	// room left for slow chunk writes on a loaded machine.
 	f.mu.Lock()
-	f.listDelay = 25 * time.Millisecond
+	f.listDelay = 40 * time.Millisecond
 	f.mu.Unlock()
 	seen := map[string]int{}
 	polls := 0
 	for ; polls < 100 && h.record(id).Stats.Objects != n; polls++ {
-		res, err := h.local.Poll(withDeadline(t, 3*time.Second), src, id)
+		res, err := h.local.Poll(withDeadline(t, 6*time.Second), src, id)
 		require.NoError(t, err)
 		assert.Empty(t, res.Error)
 		for _, e := range h.events() {

@@ -1,0 +1,11 @@
+package main
+
+import (
+	"github.com/whiskfeed/whiskfeed/pkg/feed"
+	"github.com/whiskfeed/whiskfeed/pkg/runtime"
+	"github.com/whiskfeed/whiskfeed/pkg/s3feed"
+)
+
+func main() {
+	runtime.Start(feed.Webhook(s3feed.Notifications()))
+}
