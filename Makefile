@@ -3,6 +3,10 @@
 #   make test   every test (installs pouchdb-server and MinIO first)
 
 GO      ?= go
+# STACK_FLAGS and DEMO_FLAGS let a second stack run beside the default one
+# (make test runs the demo that way).
+STACK_FLAGS ?=
+DEMO_FLAGS  ?=
 ACTIONS := $(notdir $(wildcard actions/*))
 
 .PHONY: all build deps test test-short lint bench up down demo clean
@@ -17,9 +21,13 @@ build:
 deps:
 	$(GO) run ./tools/stack install
 
-## test: lint, then every test with the race detector
+## test: lint, every test with the race detector, then the demo on its own
+## stack (free ports, state in .whiskfeed/test-demo) so that it runs in CI too
 test: deps lint build
 	$(GO) test -race -count=1 -timeout 40m ./...
+	@$(MAKE) --no-print-directory demo STACK_FLAGS="-state $(CURDIR)/.whiskfeed/test-demo" \
+	  DEMO_FLAGS="-env $(CURDIR)/.whiskfeed/test-demo/stack.env" \
+	  WHISKFEED_WHISK_PORT=0 WHISKFEED_COUCHDB_PORT=0 WHISKFEED_S3_PORT=0 WHISKFEED_S3_CONSOLE_PORT=0
 
 ## test-short: unit tests only, no external servers
 test-short:
@@ -32,15 +40,15 @@ lint:
 	$(GO) vet ./...
 
 up:
-	$(GO) run ./tools/stack up
+	$(GO) run ./tools/stack $(STACK_FLAGS) up
 
 down:
-	$(GO) run ./tools/stack down
+	$(GO) run ./tools/stack $(STACK_FLAGS) down
 
 demo:
 	@trap : INT TERM; \
 	  $(MAKE) --no-print-directory up || { rc=$$?; $(MAKE) --no-print-directory down; exit $$rc; }; \
-	  $(GO) run ./tools/demo; rc=$$?; \
+	  $(GO) run ./tools/demo $(DEMO_FLAGS); rc=$$?; \
 	  $(MAKE) --no-print-directory down; exit $$rc
 
 clean:
