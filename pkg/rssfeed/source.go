@@ -1,6 +1,7 @@
 package rssfeed
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -18,11 +19,7 @@ const maxSeen = 1000 // item ids remembered between polls
 // Source polls one RSS 2.0 or Atom feed.
 type Source struct{ HTTP *http.Client }
 
-var _ interface {
-	feed.Poller
-	feed.Baseliner
-	feed.Validator
-} = (*Source)(nil)
+var _, _, _ = feed.Poller((*Source)(nil)), feed.Baseliner((*Source)(nil)), feed.Validator((*Source)(nil))
 
 // New returns the RSS/Atom source.
 func New() *Source { return &Source{HTTP: http.DefaultClient} }
@@ -130,24 +127,15 @@ func (s *Source) items(ctx context.Context, t *feed.Trigger) ([]Item, error) {
 		return nil, &feed.SourceError{Err: fmt.Errorf("parse %s: %w", cfg.URL, err)}
 	}
 	var out []Item
+	add := func(id, title, link, published string) {
+		sum := sha256.Sum256([]byte(cfg.URL + "\x00" + id))
+		out = append(out, Item{EventID: hex.EncodeToString(sum[:16]), ID: id, Title: title, Link: link, Published: published})
+	}
 	for _, it := range doc.Items {
-		out = append(out, Item{ID: firstOf(it.GUID, it.Link, it.Title), Title: it.Title, Link: it.Link, Published: it.PubDate})
+		add(cmp.Or(it.GUID, it.Link, it.Title), it.Title, it.Link, it.PubDate)
 	}
 	for _, e := range doc.Entries {
-		out = append(out, Item{ID: firstOf(e.ID, e.Link.Href, e.Title), Title: e.Title, Link: e.Link.Href, Published: e.Updated})
-	}
-	for i := range out {
-		sum := sha256.Sum256([]byte(cfg.URL + "\x00" + out[i].ID))
-		out[i].EventID = hex.EncodeToString(sum[:16])
+		add(cmp.Or(e.ID, e.Link.Href, e.Title), e.Title, e.Link.Href, e.Updated)
 	}
 	return out, nil
-}
-
-func firstOf(vals ...string) string {
-	for _, v := range vals[:len(vals)-1] {
-		if v != "" {
-			return v
-		}
-	}
-	return vals[len(vals)-1] // the last one, even if empty
 }
