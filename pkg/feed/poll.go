@@ -112,6 +112,11 @@ func (pr *Provider) poll(ctx context.Context, sources []Poller, id string) (*Pol
 	if err != nil {
 		return nil, err
 	}
+	if rec.Paused || !rec.Status.Active {
+		// Paused or disabled between the first read and the lease.
+		res.Skipped = "inactive"
+		return res, pr.Store.ReleaseLease(context.WithoutCancel(ctx), id, holder)
+	}
 	secrets, err := rec.OpenSecrets(pr.Keyring)
 	if err != nil {
 		return nil, errors.Join(err, pr.Store.ReleaseLease(context.WithoutCancel(ctx), id, holder))
@@ -141,7 +146,9 @@ func (pr *Provider) poll(ctx context.Context, sources []Poller, id string) (*Pol
 	disabled := errors.As(pollErr, &refused)
 	store := context.WithoutCancel(ctx)
 	elapsed := now().Sub(start)
+	autoDisabled := false // set when this poll disables the feed
 	updated, err := pr.Store.UpdateHeld(store, id, holder, func(r *Record) error {
+		autoDisabled = false
 		s.apply(r)
 		r.Lease = Lease{}
 		st := &r.Stats
@@ -166,8 +173,10 @@ func (pr *Provider) poll(ctx context.Context, sources []Poller, id string) (*Pol
 		switch {
 		case disabled:
 			r.Disable(ReasonAuto, refused.StatusCode, "Trigger automatically disabled: "+refused.Error())
+			autoDisabled = true
 		case errors.As(pollErr, &se) && se.Permanent && st.ConsecutiveFailures >= disableAfter:
 			r.Disable(ReasonAuto, http.StatusBadGateway, fmt.Sprintf("Trigger automatically disabled after %d failed polls: %v", st.ConsecutiveFailures, se))
+			autoDisabled = true
 		}
 		return nil
 	})
@@ -180,7 +189,7 @@ func (pr *Provider) poll(ctx context.Context, sources []Poller, id string) (*Pol
 	if pollErr != nil {
 		res.Error = pollErr.Error()
 	}
-	if !updated.Status.Active {
+	if autoDisabled {
 		// A disabled feed stops polling: its alarm and rule go.
 		if err := pr.deleteAlarm(store, updated.Alarm); err != nil {
 			return res, err

@@ -137,7 +137,7 @@ func TestUpStatusEnvDown(t *testing.T) {
 	})
 
 	require.NoError(t, run(t.Context(), cfg), out.String())
-	assert.Contains(t, out.String(), "[8/8] write stack.env … ok")
+	assert.Contains(t, out.String(), "write stack.env … ok")
 	assert.Contains(t, out.String(), "build localwhisk … skipped: -no-whisk")
 	assert.NotContains(t, out.String(), "token-from-env", "secrets are not printed")
 

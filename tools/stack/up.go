@@ -196,7 +196,7 @@ func (u *upRun) startWhisk(ctx context.Context, w io.Writer) error {
 	u.env["WHISK_AUTH_GUEST"] = guestAuth
 	u.env["WHISK_AUTH_SYSTEM"] = systemAuth
 	if u.whiskBin == "" {
-		return skip("TODO: localwhisk is not built (see step \"build localwhisk\")")
+		return skip("localwhisk is not built (-no-whisk)")
 	}
 	p, err := service.StartProcess(ctx, service.ProcessOptions{
 		Name:         "localwhisk",

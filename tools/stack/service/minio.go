@@ -3,6 +3,8 @@ package service
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -143,6 +145,43 @@ func StartMinIO(ctx context.Context, opts MinIOOptions) (*Proc, error) {
 			runAll(cleanup)
 			return nil, &StartError{Service: name, Port: port, Err: err}
 		}
-		return StartProcess(ctx, popts)
+		p, err := StartProcess(ctx, popts)
+		if err != nil {
+			return nil, err
+		}
+		// /minio/health/ready can answer before the object layer is up; S3
+		// requests then get 503 XMinioServerNotInitialized. Wait for an S3
+		// answer that is not that.
+		if err := waitS3(ctx, p.URL, timeout); err != nil {
+			_ = p.Stop(context.WithoutCancel(ctx))
+			return nil, &StartError{Service: name, Port: port, LogFile: p.LogFile, Err: err}
+		}
+		return p, nil
 	})
+}
+
+// waitS3 waits until an unsigned ListBuckets on base gets an answer other
+// than 503 (MinIO answers 403 once it serves S3).
+func waitS3(ctx context.Context, base string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for delay := 20 * time.Millisecond; ; delay = min(2*delay, 500*time.Millisecond) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/", nil)
+		if err != nil {
+			return err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusServiceUnavailable {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: S3 requests still answered 503 (server not initialized) after %s", ErrNotReady, timeout)
+		case <-time.After(delay):
+		}
+	}
 }
