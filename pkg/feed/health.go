@@ -193,36 +193,46 @@ func (pr *Provider) repairAlarm(ctx context.Context, rec *Record, s Schedule) er
 // alarmEntities lists the provider namespace's whiskfeed alarm triggers and
 // poll rules, by name.
 func (pr *Provider) alarmEntities(ctx context.Context, c *whisk.Client) (triggers, rules map[string]bool, err error) {
-	triggers, rules = map[string]bool{}, map[string]bool{}
-	for skip := 0; ; skip += 200 {
-		page, err := c.Triggers(ctx, pr.Namespace, whisk.ListOptions{Limit: 200, Skip: skip})
+	triggers, err = named(ctx, "triggers", "-alarm", func(o whisk.ListOptions) ([]string, error) {
+		page, err := c.Triggers(ctx, pr.Namespace, o)
+		return names(page, func(t whisk.Trigger) string { return t.Name }), err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	rules, err = named(ctx, "rules", "-poll", func(o whisk.ListOptions) ([]string, error) {
+		page, err := c.Rules(ctx, pr.Namespace, o)
+		return names(page, func(r whisk.Rule) string { return r.Name }), err
+	})
+	return triggers, rules, err
+}
+
+// named pages through a list and keeps the whiskfeed names with suffix.
+func named(ctx context.Context, what, suffix string, list func(whisk.ListOptions) ([]string, error)) (map[string]bool, error) {
+	out := map[string]bool{}
+	for skip := 0; ctx.Err() == nil; skip += 200 {
+		page, err := list(whisk.ListOptions{Limit: 200, Skip: skip})
 		if err != nil {
-			return nil, nil, fmt.Errorf("list the provider's triggers: %w", err)
+			return nil, fmt.Errorf("list the provider's %s: %w", what, err)
 		}
-		for _, t := range page {
-			if strings.HasPrefix(t.Name, "whiskfeed-") && strings.HasSuffix(t.Name, "-alarm") {
-				triggers[t.Name] = true
+		for _, n := range page {
+			if strings.HasPrefix(n, "whiskfeed-") && strings.HasSuffix(n, suffix) {
+				out[n] = true
 			}
 		}
 		if len(page) < 200 {
 			break
 		}
 	}
-	for skip := 0; ; skip += 200 {
-		page, err := c.Rules(ctx, pr.Namespace, whisk.ListOptions{Limit: 200, Skip: skip})
-		if err != nil {
-			return nil, nil, fmt.Errorf("list the provider's rules: %w", err)
-		}
-		for _, r := range page {
-			if strings.HasPrefix(r.Name, "whiskfeed-") && strings.HasSuffix(r.Name, "-poll") {
-				rules[r.Name] = true
-			}
-		}
-		if len(page) < 200 {
-			break
-		}
+	return out, ctx.Err()
+}
+
+func names[T any](items []T, name func(T) string) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = name(it)
 	}
-	return triggers, rules, nil
+	return out
 }
 
 // overdue describes how late the last poll of rec is, or "" when it is not.
