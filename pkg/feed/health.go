@@ -63,7 +63,7 @@ func Health(pollers ...Poller) runtime.Handler {
 		if err := runtime.DecodeParams(raw, &params); err != nil {
 			return nil, err
 		}
-		rep := &HealthReport{Version: version(), Records: map[string]map[string]int{}}
+		rep := &HealthReport{Version: version(), Records: map[string]map[string]int{}, Overdue: []TriggerNote{}, Errors: []TriggerNote{}, Orphans: []Orphan{}}
 		p := NewParams(stripProvider(params))
 		rep.Repair = p.Bool(ParamRepair, false)
 		if err := p.Err(); err != nil {

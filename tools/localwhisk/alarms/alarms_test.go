@@ -35,13 +35,22 @@ func TestPackageInstalled(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, e.url, v)
 
+	// `wsk package get --summary` reads the description and parameters
+	// annotations; parameters must be an array of {name, required}.
+	desc, ok := pkg.Annotations.Lookup("description")
+	require.True(t, ok)
+	assert.NotEmpty(t, desc)
+	assert.Equal(t, []any{map[string]any{"name": "trigger_payload", "required": false}}, annotation(t, pkg.Annotations, "parameters"))
+
 	tests := []struct {
-		feed  whisk.QName
-		bound string // the parameter that selects the kind of alarm
+		feed     whisk.QName
+		bound    string   // the parameter that selects the kind of alarm
+		params   []string // the parameters annotation, required first
+		required string
 	}{
-		{feedAlarm, ""},
-		{feedOnce, "fireOnce"},
-		{feedInterval, "isInterval"},
+		{feedAlarm, "", []string{"cron", "timezone", "startDate", "stopDate", "strict"}, "cron"},
+		{feedOnce, "fireOnce", []string{"date", "deleteAfterFire"}, "date"},
+		{feedInterval, "isInterval", []string{"minutes", "startDate", "stopDate"}, "minutes"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.feed.Name, func(t *testing.T) {
@@ -50,6 +59,14 @@ func TestPackageInstalled(t *testing.T) {
 			feed, ok := a.Annotations.Lookup("feed")
 			require.True(t, ok)
 			assert.Equal(t, true, feed)
+			desc, ok := a.Annotations.Lookup("description")
+			require.True(t, ok)
+			assert.NotEmpty(t, desc)
+			var want []any
+			for _, n := range tc.params {
+				want = append(want, map[string]any{"name": n, "required": n == tc.required})
+			}
+			assert.Equal(t, want, annotation(t, a.Annotations, "parameters"))
 			for _, k := range []string{"fireOnce", "isInterval"} {
 				v, ok := a.Parameters.Lookup(k)
 				assert.Equal(t, k == tc.bound, ok, k)

@@ -186,3 +186,15 @@ func feedError(t *testing.T, err error) string {
 	require.Equal(t, http.StatusBadGateway, ae.StatusCode)
 	return ae.Message()
 }
+
+// annotation returns the value of the annotation key as decoded JSON.
+func annotation(t *testing.T, anns whisk.KeyValues, key string) any {
+	t.Helper()
+	v, ok := anns.Lookup(key)
+	require.True(t, ok, "annotation %s", key)
+	raw, err := json.Marshal(v)
+	require.NoError(t, err)
+	var out any
+	require.NoError(t, json.Unmarshal(raw, &out))
+	return out
+}

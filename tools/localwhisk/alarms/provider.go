@@ -164,20 +164,34 @@ func Register(srv *server.Server, opts ...Option) (*Provider, error) {
 			return nil, fmt.Errorf("register alarms: %w", err)
 		}
 	}
+	// The description and parameters annotations are what `wsk package get
+	// /whisk.system/alarms --summary` and `wsk action get … --summary` show;
+	// the parameter names and required flags are upstream's.
 	feeds := []struct {
-		name  string
-		extra []server.BuiltinOption
+		name        string
+		description string
+		params      []any
+		extra       []server.BuiltinOption
 	}{
-		{FeedAlarm, nil},
-		{FeedOnce, []server.BuiltinOption{server.WithParameter("fireOnce", true)}},
-		{FeedInterval, []server.BuiltinOption{server.WithParameter("isInterval", true)}},
+		{FeedAlarm, "Fires the trigger on a cron schedule.",
+			annotatedParams("cron", "timezone", "startDate", "stopDate", "strict"), nil},
+		{FeedOnce, "Fires the trigger once, at a given date.",
+			annotatedParams("date", "deleteAfterFire"),
+			[]server.BuiltinOption{server.WithParameter("fireOnce", true)}},
+		{FeedInterval, "Fires the trigger every given number of minutes.",
+			annotatedParams("minutes", "startDate", "stopDate"),
+			[]server.BuiltinOption{server.WithParameter("isInterval", true)}},
 	}
 	for _, f := range feeds {
 		bo := append([]server.BuiltinOption{
 			server.WithPublicPackage(),
 			server.WithPackageParameter("apihost", o.apiHost),
 			server.WithPackageParameter("trigger_payload", ""),
+			server.WithPackageAnnotation("description", "Triggers fired on a schedule: cron, once or every N minutes."),
+			server.WithPackageAnnotation("parameters", []any{map[string]any{"name": "trigger_payload", "required": false}}),
 			server.WithAnnotation("feed", true),
+			server.WithAnnotation("description", f.description),
+			server.WithAnnotation("parameters", f.params),
 		}, f.extra...)
 		if err := srv.RegisterBuiltin(Namespace, Package, f.name, p.feed, bo...); err != nil {
 			return nil, fmt.Errorf("register alarms: %w", err)
@@ -324,4 +338,14 @@ func (p *Provider) disableLocked(ctx context.Context, e *entry, statusCode int, 
 	if err := p.saveLocked(ctx, e.rec); err != nil {
 		p.log.Error("alarm not saved", "trigger", e.rec.trigger(), "error", err)
 	}
+}
+
+// annotatedParams describes feed parameters for the parameters annotation:
+// the first is required, the others optional.
+func annotatedParams(required string, optional ...string) []any {
+	out := []any{map[string]any{"name": required, "required": true}}
+	for _, n := range optional {
+		out = append(out, map[string]any{"name": n, "required": false})
+	}
+	return out
 }
