@@ -39,6 +39,10 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+## bench: measure every benchmark row against its target on the local stack; writes docs/benchmarks.md
+bench:
+	$(GO) run ./tools/bench
+
 up:
 	$(GO) run ./tools/stack $(STACK_FLAGS) up
 

@@ -303,13 +303,37 @@ func (pr *Provider) baseline(ctx context.Context, p Poller, rec *Record, t *Trig
 	if !ok {
 		return nil
 	}
-	s := pr.session(p, rec, t, "create", nil)
-	s.baseline = true
-	if err := b.Baseline(ctx, s); err != nil {
+	// The baseline holds the poll lease, as a poll does: its checkpoints are
+	// fenced by it, and a poll of the same trigger cannot interleave.
+	holder := fmt.Sprintf("baseline-%d", now().UnixNano())
+	ttl := 2 * time.Minute
+	if d, ok := ctx.Deadline(); ok {
+		ttl = time.Until(d) + 5*time.Second
+	}
+	var err error
+	for delay := 50 * time.Millisecond; ; delay = min(2*delay, time.Second) {
+		rec, err = pr.Store.AcquireLease(ctx, rec.ID, holder, ttl)
+		if !errors.Is(err, ErrLeaseHeld) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("record the starting state: wait for the running poll: %w", ctx.Err())
+		case <-time.After(delay):
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("record the starting state: %w", err)
 	}
-	_, err := pr.Store.Update(ctx, rec.ID, func(r *Record) error {
+	s := pr.session(p, rec, t, holder, nil)
+	s.baseline = true
+	if err := b.Baseline(ctx, s); err != nil {
+		return errors.Join(fmt.Errorf("record the starting state: %w", err),
+			pr.Store.ReleaseLease(context.WithoutCancel(ctx), rec.ID, holder))
+	}
+	_, err = pr.Store.UpdateHeld(context.WithoutCancel(ctx), rec.ID, holder, func(r *Record) error {
 		s.apply(r)
+		r.Lease = Lease{}
 		if s.hasObjs {
 			r.Stats.Objects = s.objects
 		}

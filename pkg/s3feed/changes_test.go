@@ -584,3 +584,25 @@ func TestCheckpointsKeepProgress(t *testing.T) {
 	assert.Less(t, len(second), 100-20, "the next poll resumed after a checkpoint")
 	assert.Zero(t, h.poll(src, id).Events)
 }
+
+// TestBaselineCheckpointsUnderLease records a baseline long enough to
+// checkpoint: CREATE holds the poll lease, so its checkpoints are accepted
+// and the lease is released at the end.
+func TestBaselineCheckpointsUnderLease(t *testing.T) {
+	f := newFakeS3(t)
+	h := newHarness(t)
+	src := s3feed.Changes(s3feed.WithPageSize(50), s3feed.WithCheckpointEvery(time.Nanosecond),
+		s3feed.WithChunkOptions(s3feed.WithTargetBytes(4096)))
+	bucket := f.newBucket(t, "baseline-checkpoints")
+	for i := range 2000 {
+		f.putDirect(t, bucket, fmt.Sprintf("k/%05d", i), "v")
+	}
+	id := h.create(src, "t", f.params(bucket))
+	rec := h.record(id)
+	assert.False(t, rec.Lease.Held(time.Now()), "CREATE released the lease")
+	assert.EqualValues(t, 2000, rec.Stats.Objects)
+	assert.Greater(t, len(rec.Snapshot.Chunks), 2, "the baseline wrote several chunks, checkpointing between them")
+	res := h.poll(src, id)
+	assert.Zero(t, res.Events, "the baseline is complete: nothing is announced")
+	assert.Empty(t, res.Error)
+}

@@ -81,7 +81,7 @@ func StartCouchDB(ctx context.Context, opts CouchDBOptions) (*Proc, error) {
 			runAll(popts.cleanup)
 			return nil, &StartError{Service: name, Port: port, LogFile: logFile, Err: err}
 		}
-		popts.Args = []string{script, "--port", strconv.Itoa(port), "--host", "127.0.0.1", "--config", configFile, "--no-stdout-logs"}
+		popts.Args = []string{script, "--port", strconv.Itoa(port), "--host", "127.0.0.1", "--config", configFile, "-n"} // -n: pouchdb-server ignores --no-stdout-logs and would copy its log file into itself
 		if opts.Dir == "" {
 			popts.Args = append(popts.Args, "--in-memory")
 		} else {
