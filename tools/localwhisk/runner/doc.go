@@ -1,7 +1,9 @@
 // Package runner executes native OpenWhisk action zips as local processes with
 // the actionloop protocol: it unpacks each action version once, keeps a small
 // pool of warm processes per action, enforces per-activation time limits and
-// captures each activation's logs.
+// captures each activation's logs. Runs that find every process of an action
+// busy queue for one and are served in arrival order, each freed process
+// going to exactly one of them.
 //
 // It plays the invoker and the Go runtime proxy together. A process is started
 // with an explicit environment (init parameters, the __OW_* values, a minimal

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"container/list"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -78,9 +79,19 @@ type action struct {
 	u        unpacked
 	err      error
 	procs    []*proc
-	changed  chan struct{} // closed and replaced when a process becomes free or goes away
-	users    int           // Runs currently using the entry
+	waiters  list.List // of *waiter: Runs waiting for a process, in arrival order
+	users    int       // Runs currently using the entry
 	lastUsed time.Time
+}
+
+// waiter is one Run queued for a process of its action. Once handed a process
+// (or a new slot, fresh) it is out of the queue and ready is closed.
+type waiter struct {
+	ns    string
+	elem  *list.Element // its place in the queue while it waits
+	ready chan struct{}
+	pr    *proc
+	fresh bool
 }
 
 // New returns a pool that unpacks action code under dir, one subdirectory per
@@ -207,7 +218,7 @@ func (p *Pool) prepare(ctx context.Context, spec Spec) (*action, error) {
 	a := p.actions[spec.Key]
 	owner := a == nil
 	if owner {
-		a = &action{key: spec.Key, ready: make(chan struct{}), changed: make(chan struct{})}
+		a = &action{key: spec.Key, ready: make(chan struct{})}
 		p.actions[spec.Key] = a
 	}
 	a.users++
@@ -296,63 +307,121 @@ func (p *Pool) baseDir() (string, error) {
 // acquire returns a process for one activation of a in namespace ns: a free
 // warm process started for the same namespace (as the invoker reuses
 // containers only within one namespace), or a new slot to start (fresh).
-// When all slots are busy it waits for one, honouring ctx.
+// When all slots are busy the Run queues behind earlier ones and is handed
+// exactly one process or slot when its turn comes, honouring ctx meanwhile.
 func (p *Pool) acquire(ctx context.Context, a *action, ns string) (pr *proc, fresh bool, err error) {
-	for {
-		var victims []*proc
-		p.mu.Lock()
-		if p.closed {
-			p.mu.Unlock()
-			return nil, false, errClosed
-		}
-		var other *proc
-		for _, c := range a.procs {
-			if c.state != stateIdle {
-				continue
-			}
-			if c.hasExited() {
-				victims = append(victims, c)
-				continue
-			}
-			if c.ns == ns {
-				pr = c
-				break
-			}
-			if other == nil {
-				other = c
-			}
-		}
-		for _, v := range victims {
-			p.removeLocked(a, v)
-		}
-		switch {
-		case pr != nil:
-			pr.state = stateBusy
-		case len(a.procs) < p.max:
-			pr, fresh = newProc(a.key, ns), true
-		case other != nil:
-			// Every slot is taken but one idles for another namespace: replace it.
-			p.removeLocked(a, other)
-			victims = append(victims, other)
-			pr, fresh = newProc(a.key, ns), true
-		}
-		if fresh {
-			a.procs = append(a.procs, pr)
-		}
-		ch := a.changed
+	p.mu.Lock()
+	if p.closed {
 		p.mu.Unlock()
-		p.destroyAll(victims)
+		return nil, false, errClosed
+	}
+	var victims []*proc
+	if a.waiters.Len() == 0 {
+		pr, fresh, victims = p.takeLocked(a, ns)
 		if pr != nil {
+			p.mu.Unlock()
+			p.destroyAll(victims)
 			return pr, fresh, nil
 		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return nil, false, ctx.Err()
-		case <-p.done:
-			return nil, false, errClosed
+	}
+	w := &waiter{ns: ns, ready: make(chan struct{})}
+	w.elem = a.waiters.PushBack(w)
+	victims = append(victims, p.dispatchLocked(a)...)
+	p.mu.Unlock()
+	p.destroyAll(victims)
+
+	select {
+	case <-w.ready:
+		if err = ctx.Err(); err == nil {
+			return w.pr, w.fresh, nil
+		}
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-p.done:
+		err = errClosed
+	}
+	p.abandon(a, w)
+	return nil, false, err
+}
+
+// takeLocked claims a process for one activation in namespace ns, as acquire
+// describes, or returns nil when every slot is busy. victims are processes
+// taken out of the pool that must be destroyed once the lock is released.
+func (p *Pool) takeLocked(a *action, ns string) (pr *proc, fresh bool, victims []*proc) {
+	var other *proc
+	for _, c := range a.procs {
+		if c.state != stateIdle {
+			continue
+		}
+		if c.hasExited() {
+			victims = append(victims, c)
+			continue
+		}
+		if c.ns == ns {
+			pr = c
+			break
+		}
+		if other == nil {
+			other = c
 		}
 	}
+	for _, v := range victims {
+		a.procs = slices.DeleteFunc(a.procs, func(c *proc) bool { return c == v })
+	}
+	switch {
+	case pr != nil:
+		pr.state = stateBusy
+		return pr, false, victims
+	case len(a.procs) < p.max:
+	case other != nil:
+		// Every slot is taken but one idles for another namespace: replace it.
+		a.procs = slices.DeleteFunc(a.procs, func(c *proc) bool { return c == other })
+		victims = append(victims, other)
+	default:
+		return nil, false, victims
+	}
+	pr = newProc(a.key, ns)
+	a.procs = append(a.procs, pr)
+	return pr, true, victims
+}
+
+// dispatchLocked hands free processes and slots to the queued Runs of a in
+// arrival order, each to exactly one Run, until none is left. It returns the
+// processes to destroy once the lock is released.
+func (p *Pool) dispatchLocked(a *action) (victims []*proc) {
+	if p.closed {
+		return nil
+	}
+	for e := a.waiters.Front(); e != nil; e = a.waiters.Front() {
+		w := e.Value.(*waiter)
+		pr, fresh, v := p.takeLocked(a, w.ns)
+		victims = append(victims, v...)
+		if pr == nil {
+			break
+		}
+		a.waiters.Remove(e)
+		w.elem, w.pr, w.fresh = nil, pr, fresh
+		close(w.ready)
+	}
+	return victims
+}
+
+// abandon takes w out of the queue after its Run stopped waiting. A process
+// or slot it was handed in the meantime goes to the next Run in the queue.
+func (p *Pool) abandon(a *action, w *waiter) {
+	var victims []*proc
+	p.mu.Lock()
+	switch {
+	case w.pr == nil:
+		a.waiters.Remove(w.elem)
+		w.elem = nil
+	case w.fresh: // the slot's process was never started
+		victims = p.removeLocked(a, w.pr)
+	default:
+		victims = p.releaseLocked(a, w.pr)
+	}
+	p.mu.Unlock()
+	p.destroyAll(victims)
 }
 
 // coldStart starts the process of a fresh slot and waits for its
@@ -393,39 +462,45 @@ func (p *Pool) coldStart(ctx context.Context, pr *proc, a *action, spec Spec, ac
 	return nil
 }
 
-func (p *Pool) notifyLocked(a *action) {
-	close(a.changed)
-	a.changed = make(chan struct{})
-}
-
-func (p *Pool) removeLocked(a *action, pr *proc) {
-	if i := slices.Index(a.procs, pr); i >= 0 {
-		a.procs = slices.Delete(a.procs, i, i+1)
-		p.notifyLocked(a)
+// removeLocked takes pr out of the pool, if it is still there, and hands the
+// freed slot on. It returns the processes to destroy once the lock is released.
+func (p *Pool) removeLocked(a *action, pr *proc) (victims []*proc) {
+	i := slices.Index(a.procs, pr)
+	if i < 0 {
+		return nil
 	}
+	a.procs = slices.Delete(a.procs, i, i+1)
+	return p.dispatchLocked(a)
 }
 
-// release returns a healthy process to the warm pool.
+// release returns a healthy process to the warm pool, handing it straight to
+// the next queued Run of its namespace if there is one.
 func (p *Pool) release(a *action, pr *proc) {
 	p.mu.Lock()
+	victims := p.releaseLocked(a, pr)
+	p.mu.Unlock()
+	p.destroyAll(victims)
+}
+
+// releaseLocked makes pr idle and hands it on. It returns the processes to
+// destroy once the lock is released (pr itself when the pool is closed).
+func (p *Pool) releaseLocked(a *action, pr *proc) (victims []*proc) {
 	if p.closed {
 		p.removeLocked(a, pr)
-		p.mu.Unlock()
-		pr.destroy()
-		return
+		return []*proc{pr}
 	}
 	pr.state = stateIdle
 	pr.lastUsed = time.Now()
-	p.notifyLocked(a)
-	p.mu.Unlock()
+	return p.dispatchLocked(a)
 }
 
 // discard ends a process and frees its slot.
 func (p *Pool) discard(a *action, pr *proc) {
 	p.mu.Lock()
-	p.removeLocked(a, pr)
+	victims := p.removeLocked(a, pr)
 	p.mu.Unlock()
 	pr.destroy()
+	p.destroyAll(victims)
 }
 
 func (p *Pool) destroyAll(procs []*proc) {
@@ -451,9 +526,9 @@ func (p *Pool) reap() {
 		p.mu.Lock()
 		for key, a := range p.actions {
 			for _, pr := range slices.Clone(a.procs) {
-				if pr.state == stateIdle && (pr.hasExited() || now.Sub(pr.lastUsed) >= p.idle) {
-					p.removeLocked(a, pr)
+				if pr.state == stateIdle && (pr.hasExited() || now.Sub(pr.lastUsed) >= p.idle) && slices.Contains(a.procs, pr) {
 					victims = append(victims, pr)
+					victims = append(victims, p.removeLocked(a, pr)...)
 				}
 			}
 			if len(a.procs) == 0 && a.users == 0 && now.Sub(a.lastUsed) >= p.idle {
