@@ -15,7 +15,10 @@ import (
 // MaxDeliveryBytes bounds the body of one delivery to the webhook.
 const MaxDeliveryBytes = 1 << 20
 
-// DeliveryResult is what the webhook answers.
+// DeliveryResult is what the webhook answers: the delivery's target and
+// events, how many active triggers the target has, and how many of them were
+// fired (a trigger that selects none of the events is not), refused the fire
+// for good, or could not be fired.
 type DeliveryResult struct {
 	Target   string `json:"target"`
 	Events   int    `json:"events"`
@@ -111,7 +114,9 @@ func (pr *Provider) deliver(ctx context.Context, sub Subscriber, target string, 
 		var refused *RefusedError
 		switch {
 		case ferr == nil:
-			res.Fired++
+			if firer.Fired+firer.Unseen > 0 {
+				res.Fired++
+			}
 		case errors.As(ferr, &refused):
 			res.Refused++
 		default:

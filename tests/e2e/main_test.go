@@ -21,11 +21,21 @@ func TestE2E(t *testing.T) {
 		name string
 		run  func(t *testing.T, art *artifacts)
 	}{
+		// The reconcile scenario waits for its alarm's first poll: start it first.
+		{"hooks reconcile poll", testHooksReconcile},
 		{"deploy and undeploy", testDeployUndeploy},
 		{"polling feed", testPollingFeed},
+		{"polling reschedule", testReschedule},
 		{"bad parameters", testBadParameters},
 		{"trigger deleted behind the feed", testTriggerDeletedBehindFeed},
 		{"health", testHealth},
+		{"hooks feed", testHooksFeed},
+		{"hooks keep other entries", testHooksKeepOtherEntries},
+		{"hooks prefixes", testHooksPrefixes},
+		{"hooks concurrent creates", testHooksConcurrentCreates},
+		{"hooks wrong token", testHooksWrongToken},
+		{"hooks queued redelivery", testHooksQueuedRedelivery},
+		{"hooks bad parameters", testHooksBadParameters},
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {

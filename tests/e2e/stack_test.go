@@ -120,9 +120,9 @@ func newStack(t *testing.T, art *artifacts) *stack {
 }
 
 // startWhisk starts a localwhisk process with its built-in alarms, nothing
-// deployed. Its log and, when the test failed, the activations of both
-// namespaces are printed at the end.
-func startWhisk(t *testing.T, art *artifacts) *stack {
+// deployed, with the extra flags given. Its log and, when the test failed,
+// the activations of both namespaces are printed at the end.
+func startWhisk(t *testing.T, art *artifacts, flags ...string) *stack {
 	t.Helper()
 	ctx := t.Context()
 	port, err := service.FreePort()
@@ -135,7 +135,7 @@ func startWhisk(t *testing.T, art *artifacts) *stack {
 	proc, err := service.StartProcess(ctx, service.ProcessOptions{
 		Name:     "localwhisk",
 		Path:     art.localwhisk,
-		Args:     []string{"-addr", fmt.Sprintf("127.0.0.1:%d", port), "-work", t.TempDir()},
+		Args:     append([]string{"-addr", fmt.Sprintf("127.0.0.1:%d", port), "-work", t.TempDir()}, flags...),
 		Port:     port,
 		URL:      st.url,
 		ReadyURL: st.url + "/api/v1",

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -25,6 +26,10 @@ const proxyVersion = "1.17.1"
 
 // defaultPath is the only PATH an action sees unless an init parameter sets one.
 const defaultPath = "/usr/local/bin:/usr/bin:/bin"
+
+// textBusyAttempts bounds the starts of an action process that fail because
+// its executable is busy (ETXTBSY), about 1 s in all.
+const textBusyAttempts = 20
 
 // logWait bounds how long the runner waits for its own sentinels to come back
 // through the output pipes.
@@ -150,15 +155,26 @@ func (pr *proc) start(wg *sync.WaitGroup, u unpacked, env []string, logMax int) 
 		return fmt.Errorf("create pipes: %w", err)
 	}
 
-	cmd := exec.Command(filepath.Join(u.dir, "exec"))
-	cmd.Dir = u.dir
-	cmd.Env = env
-	cmd.Stdin = stdinR
-	cmd.Stdout = outW
-	cmd.Stderr = errW
-	cmd.ExtraFiles = []*os.File{resW}
-	isolate(cmd)
-	if err = cmd.Start(); err != nil {
+	var cmd *exec.Cmd
+	for attempt := 1; ; attempt++ {
+		cmd = exec.Command(filepath.Join(u.dir, "exec"))
+		cmd.Dir = u.dir
+		cmd.Env = env
+		cmd.Stdin = stdinR
+		cmd.Stdout = outW
+		cmd.Stderr = errW
+		cmd.ExtraFiles = []*os.File{resW}
+		isolate(cmd)
+		err = cmd.Start()
+		// A child forked by another goroutine while exec was still open for
+		// writing (just unpacked) holds that descriptor until it execs
+		// itself; meanwhile exec fails with ETXTBSY. It passes: try again.
+		if err == nil || !errors.Is(err, syscall.ETXTBSY) || attempt == textBusyAttempts {
+			break
+		}
+		time.Sleep(time.Duration(attempt) * 5 * time.Millisecond)
+	}
+	if err != nil {
 		return fmt.Errorf("start exec: %w", err)
 	}
 	stdinR.Close()
