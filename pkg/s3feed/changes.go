@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -32,6 +34,14 @@ const KindChanges = "s3-changes"
 // never expires). A listing that fails part-way keeps the same progress and
 // returns the error; nothing after the failure point is reported, so a
 // partial listing never looks like deletions.
+//
+// A poll overlaps its requests: the next listing page and the next chunks of
+// the previous snapshot are read while the current ones are merged, and new
+// chunks are written in the background, at most two at a time. Events still
+// come in key order, and a snapshot never refers to a chunk whose write did
+// not succeed: a failed write keeps the progress up to the last chunk stored
+// before it, and the events of the steps merged meanwhile are fired again by
+// the next poll (duplicates, never gaps).
 type ChangesSource struct {
 	client          ClientOptions
 	pageSize        int
@@ -241,6 +251,17 @@ func quietSince(now time.Time) time.Time { return now.Truncate(time.Second).UTC(
 // minReserve is the least time kept before the deadline to store progress.
 const minReserve = 250 * time.Millisecond
 
+// How far a poll reads ahead and writes behind. A listing page takes a
+// request of tens of milliseconds, as long as merging a few of them; a
+// snapshot chunk, read from CouchDB, spans a few pages, but its read may
+// queue behind chunk writes, so several are read ahead. The memory this
+// takes is a few pages and chunks.
+const (
+	listingAhead   = 1 // listing pages read ahead
+	snapshotAhead  = 3 // chunks of the previous snapshot read ahead
+	writesInFlight = 2 // chunk writes under way at once
+)
+
 // stopGrace is how long storing progress may take once the poll's context
 // has expired; the toolkit keeps more margin than this before the
 // activation's own deadline.
@@ -259,11 +280,19 @@ type run struct {
 	known   map[string]feed.ChunkRef // stored chunks by content hash
 	resume  resumePoint              // the pass's position when this poll began
 
-	builder *Builder
-	differ  *Differ
-	written []ChunkRef      // chunks of the new listing completed in this poll
-	refs    []feed.ChunkRef // their stored refs
-	index   int             // next chunk index of this generation
+	builder  *Builder
+	listing  Pager // the bucket's listing after the resume point
+	previous Pager // the previous snapshot after the resume point
+	differ   *Differ
+	written  []ChunkRef      // chunks of the new listing completed and stored in this poll
+	refs     []feed.ChunkRef // their stored refs
+	index    int             // next chunk index of this generation
+
+	// Chunk writes under way or not yet collected, in listing order.
+	pending  []*chunkWrite
+	slots    chan struct{} // one token per write under way
+	writing  sync.WaitGroup
+	writeErr error // the first failed write: no chunk after it is kept
 
 	through  string // every key <= through was merged, its events emitted
 	steps    int    // steps merged in this poll
@@ -276,7 +305,8 @@ type run struct {
 }
 
 func (s *ChangesSource) newRun(ctx context.Context, ses *feed.Session, cfg ChangesSettings, client *s3.Client) (*run, error) {
-	r := &run{src: s, ses: ses, cfg: cfg, filter: cfg.Filter(), known: map[string]feed.ChunkRef{}, lastSave: s.now()}
+	r := &run{src: s, ses: ses, cfg: cfg, filter: cfg.Filter(), known: map[string]feed.ChunkRef{}, lastSave: s.now(),
+		slots: make(chan struct{}, writesInFlight)}
 	var cur cursor
 	ok, err := ses.Cursor(&cur)
 	if err != nil {
@@ -318,23 +348,18 @@ func (s *ChangesSource) newRun(ctx context.Context, ses *feed.Session, cfg Chang
 	if r.builder, err = NewBuilder(opts...); err != nil {
 		return nil, err
 	}
+	// The previous snapshot is read ahead, in another goroutine, from a map
+	// of its own: known grows as this poll stores chunks.
+	previous := maps.Clone(r.known)
 	fetch := func(ctx context.Context, ref ChunkRef) ([]byte, error) {
-		stored, ok := r.known[ref.Hash]
+		stored, ok := previous[ref.Hash]
 		if !ok {
 			return nil, fmt.Errorf("chunk %s: not in the session's snapshot", ref.Hash)
 		}
 		return ses.ReadChunk(ctx, stored)
 	}
-	listing := ListPager(client, cfg.Bucket, cfg.Prefix, r.resume.After, s.pageSize)
-	counted := PagerFunc(func(ctx context.Context) ([]Object, error) {
-		r.pages++
-		page, err := listing.NextPage(ctx)
-		if err != nil && !errors.Is(err, io.EOF) {
-			err = sourceError(ClassifyError(cfg.BucketConfig, err))
-		}
-		return page, err
-	})
-	r.differ = NewDiffer(r.prev.Pager(fetch), counted)
+	r.listing = ListPager(client, cfg.Bucket, cfg.Prefix, r.resume.After, s.pageSize)
+	r.previous = r.prev.Pager(fetch)
 
 	if d, ok := ctx.Deadline(); ok {
 		r.deadline = d
@@ -344,8 +369,27 @@ func (s *ChangesSource) newRun(ctx context.Context, ses *feed.Session, cfg Chang
 }
 
 // run merges to the end of the listing, or stops early and keeps its
-// progress for the next poll.
+// progress for the next poll. Both listings are read ahead in goroutines,
+// which, like the chunk writes, have ended when it returns.
 func (r *run) run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	listing := readAhead(ctx, r.listing, listingAhead, r.src.pagesPerPoll)
+	previous := readAhead(ctx, r.previous, snapshotAhead, 0)
+	defer func() {
+		cancel()
+		listing.close()
+		previous.close()
+		r.writing.Wait()
+	}()
+	counted := PagerFunc(func(ctx context.Context) ([]Object, error) {
+		r.pages++
+		page, err := listing.NextPage(ctx)
+		if err != nil && !errors.Is(err, io.EOF) {
+			err = sourceError(ClassifyError(r.cfg.BucketConfig, err))
+		}
+		return page, err
+	})
+	r.differ = NewDiffer(previous, counted)
 	for {
 		if r.mustStop() {
 			return r.stop(ctx, nil)
@@ -361,6 +405,10 @@ func (r *run) run(ctx context.Context) error {
 				err = nil
 			}
 			return r.stop(ctx, err)
+		}
+		if err := r.collect(false); err != nil {
+			// A chunk could not be stored: fire nothing more.
+			return r.salvage(ctx, err)
 		}
 		if err := r.emit(ctx, step.Changes); err != nil {
 			// Events up to the previous step were emitted: keep that.
@@ -405,26 +453,82 @@ func (r *run) emit(ctx context.Context, changes []Change) error {
 	return r.ses.Emit(ctx, events...)
 }
 
+// chunkWrite is a completed chunk of the new listing on its way to the
+// store.
+type chunkWrite struct {
+	chunk  ChunkRef
+	stored feed.ChunkRef // set, with err, before done is closed
+	err    error
+	done   chan struct{}
+}
+
 // keep stores a completed chunk of the new listing, unless an identical one
-// is stored already.
+// is stored already: it starts the write in the background, once fewer than
+// writesInFlight are under way, with ctx, and returns the error of an
+// earlier write that failed. Chunks count as written (see collect) in order,
+// once stored.
 func (r *run) keep(ctx context.Context, c *Chunk) error {
-	if c == nil {
-		return nil
+	if c == nil || r.writeErr != nil {
+		return r.collect(false)
 	}
-	ref := r.known[c.Hash] // the Builder leaves Data nil for known chunks only
-	if c.Data != nil {
-		var err error
-		ref, err = r.ses.WriteChunk(ctx, r.index, c.Data, c.First, c.Last, int64(c.Count))
-		if err != nil {
-			return fmt.Errorf("store snapshot chunk %q to %q: %w", c.First, c.Last, err)
+	w := &chunkWrite{chunk: c.ChunkRef, done: make(chan struct{})}
+	if c.Data == nil { // the Builder leaves Data nil for known chunks only
+		w.stored = r.known[c.Hash]
+		w.stored.First, w.stored.Last, w.stored.Count = c.First, c.Last, int64(c.Count)
+		close(w.done)
+	} else {
+		select {
+		case r.slots <- struct{}{}:
+		case <-ctx.Done():
+			return fmt.Errorf("store snapshot chunk %q to %q: %w", c.First, c.Last, ctx.Err())
 		}
+		index := r.index
 		r.index++
-		r.known[c.Hash] = ref
+		r.writing.Go(func() {
+			defer func() { <-r.slots }()
+			defer close(w.done)
+			w.stored, w.err = r.ses.WriteChunk(ctx, index, c.Data, c.First, c.Last, int64(c.Count))
+			if w.err != nil {
+				w.err = fmt.Errorf("store snapshot chunk %q to %q: %w", c.First, c.Last, w.err)
+			}
+		})
 	}
-	ref.First, ref.Last, ref.Count = c.First, c.Last, int64(c.Count)
-	r.written = append(r.written, c.ChunkRef)
-	r.refs = append(r.refs, ref)
-	return nil
+	r.pending = append(r.pending, w)
+	return r.collect(false)
+}
+
+// collect moves the chunks stored, in order, from pending to written; with
+// wait, it waits for every pending write. It returns the error of the first
+// failed write, for good: the chunks after it are dropped, as the snapshot
+// cannot skip one.
+func (r *run) collect(wait bool) error {
+	for r.writeErr == nil && len(r.pending) > 0 {
+		w := r.pending[0]
+		if wait {
+			<-w.done
+		} else {
+			select {
+			case <-w.done:
+			default:
+				return nil
+			}
+		}
+		if w.err != nil {
+			r.writeErr, r.pending = w.err, nil
+			break
+		}
+		r.pending = r.pending[1:]
+		r.known[w.chunk.Hash] = w.stored
+		r.written = append(r.written, w.chunk)
+		r.refs = append(r.refs, w.stored)
+	}
+	return r.writeErr
+}
+
+// settle waits for every write under way and collects the chunks stored.
+func (r *run) settle() error {
+	r.writing.Wait()
+	return r.collect(true)
 }
 
 // mustStop reports whether the poll should stop before the next step: it
@@ -444,10 +548,16 @@ func (r *run) mustStop() bool {
 }
 
 // checkpoint stores the progress of a long poll now and then, at the last
-// chunk completed: events after it were fired and would be fired again
-// after a crash (duplicates, never gaps).
+// chunk completed, once the writes under way are done: events after it were
+// fired and would be fired again after a crash (duplicates, never gaps).
 func (r *run) checkpoint(ctx context.Context) error {
-	if r.src.checkpointEvery <= 0 || r.src.now().Sub(r.lastSave) < r.src.checkpointEvery || len(r.written) == r.saved {
+	if r.src.checkpointEvery <= 0 || r.src.now().Sub(r.lastSave) < r.src.checkpointEvery {
+		return nil
+	}
+	if err := r.settle(); err != nil {
+		return r.salvage(ctx, err)
+	}
+	if len(r.written) == r.saved {
 		return nil
 	}
 	at := r.written[len(r.written)-1].Last
@@ -476,15 +586,21 @@ func (r *run) stop(ctx context.Context, cause error) error {
 		err = r.keep(ctx, c)
 	}
 	if err == nil {
-		err = r.commit(ctx, r.through)
+		err = r.settle()
 	}
-	return errors.Join(cause, err)
+	if err != nil {
+		return r.salvage(ctx, errors.Join(cause, err))
+	}
+	return errors.Join(cause, r.commit(ctx, r.through))
 }
 
-// salvage ends a poll whose chunk could not be stored: it keeps the progress
-// up to the last chunk stored (the events after it will be fired again) and
-// returns cause.
+// salvage ends a poll whose chunk could not be stored: it waits for the
+// writes under way, keeps the progress up to the last chunk stored before
+// the failure (the events after it will be fired again) and returns cause.
 func (r *run) salvage(ctx context.Context, cause error) error {
+	if err := r.settle(); err != nil && !errors.Is(cause, err) {
+		cause = errors.Join(cause, err)
+	}
 	if len(r.written) == 0 {
 		return cause
 	}
@@ -517,11 +633,14 @@ func (r *run) commit(ctx context.Context, at string) error {
 // finish commits the snapshot of a complete pass.
 func (r *run) finish(ctx context.Context) error {
 	c, err := r.builder.Flush()
-	if err != nil {
-		return err
+	if err == nil {
+		err = r.keep(ctx, c)
 	}
-	if err := r.keep(ctx, c); err != nil {
-		return err
+	if err == nil {
+		err = r.settle()
+	}
+	if err != nil {
+		return r.salvage(ctx, err)
 	}
 	m := Manifest{Chunks: append(append([]ChunkRef{}, r.head...), r.written...)}
 	refs := append(append([]feed.ChunkRef{}, r.headIDs...), r.refs...)

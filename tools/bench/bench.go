@@ -123,35 +123,8 @@ func (b *bench) couch(ctx context.Context) (string, error) {
 	}
 	b.procs = append(b.procs, p)
 	b.couchProc = p
-	if err := quietCouchLog(ctx, p.URL); err != nil {
-		return "", err
-	}
 	b.note("started pouchdb-server (databases on disk) in %s", since(start))
 	return p.URL, nil
-}
-
-// quietCouchLog stops pouchdb-server from copying its log file to stdout.
-// pouchdb-server reads the --no-stdout-logs flag that service.StartCouchDB
-// passes as the negation of "stdout-logs" and keeps tailing its log file to
-// stdout, which goes to the same file: each request is logged again and
-// again (about 60 KB of log per request, hundreds of MB a minute), which
-// costs CPU that every other process of the benchmark then misses. Setting
-// the option through the configuration API stops the tailing.
-func quietCouchLog(ctx context.Context, couchURL string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, couchURL+"/_config/pouchdb_server/no-stdout-logs", strings.NewReader(`"true"`))
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("configure pouchdb-server's logging: %w", err)
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("configure pouchdb-server's logging: %s", resp.Status)
-	}
-	return nil
 }
 
 // minio starts MinIO on the cached data directory, with a webhook target

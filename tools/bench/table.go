@@ -44,9 +44,7 @@ func markdown(m machine, done []int, results map[int]result, total time.Duration
 	}
 	fmt.Fprintf(&b, "| run time | %s (%s) |\n\n", total.Round(time.Second), cache)
 	b.WriteString("The local stack of the run: pouchdb-server " + m.PouchDB + " on Node.js " + m.Node + " (databases on disk) as CouchDB, ")
-	b.WriteString("MinIO " + service.MinIOVersion + " as S3, localwhisk (this repository) as OpenWhisk, all on 127.0.0.1 and sharing the cores with the bench. ")
-	b.WriteString("The bench turns off pouchdb-server's copying of its log file to its output, which `service.StartCouchDB` asks for with a flag pouchdb-server reads as its negation: ")
-	b.WriteString("left on, its output (the same file) is read back and logged again, hundreds of MB a minute, and the CPU that takes is missed by every row.\n\n")
+	b.WriteString("MinIO " + service.MinIOVersion + " as S3, localwhisk (this repository) as OpenWhisk, all on 127.0.0.1 and sharing the cores with the bench.\n\n")
 	b.WriteString("## Results\n\n")
 	b.WriteString("| # | benchmark | target | measured | result |\n|---|---|---|---|---|\n")
 	for _, n := range done {
