@@ -11,7 +11,9 @@ import (
 // Session is one poll of one trigger, handed to a Poller. It delivers the
 // events the poller emits, in batches, and stores the poller's cursor and
 // snapshot only after everything emitted before was delivered. A Session is
-// not safe for concurrent use.
+// not safe for concurrent use, except ReadChunk and WriteChunk, which only
+// touch the store and may be called from other goroutines while the poll
+// emits (a poller reads and writes chunks ahead of its merge).
 type Session struct {
 	// Trigger is the trigger being polled.
 	Trigger *Trigger

@@ -162,18 +162,19 @@ func TestReadAheadClosedWhileFull(t *testing.T) {
 	inner := &reusingPager{objs: numbered(100), pageSize: 10, calls: make(chan int, 100)}
 	ctx, cancel := context.WithCancel(t.Context())
 	p := readAhead(ctx, inner, 2, 0)
-	for range 3 {
+	for range 2 {
 		<-inner.calls
 	}
 	cancel()
 	p.close()
-	for i := range 3 {
+	for i := range 2 {
 		page, err := p.NextPage(t.Context())
 		require.NoError(t, err)
 		assert.Equal(t, numbered(100)[i*10:i*10+10], page)
 	}
 	_, err := p.NextPage(t.Context())
 	assert.ErrorIs(t, err, errAheadClosed)
+	assert.Equal(t, 2, inner.count())
 }
 
 // TestReadAheadCallerContext returns the caller's context error while the
@@ -195,21 +196,36 @@ func TestReadAheadCallerContext(t *testing.T) {
 	p.close()
 }
 
-// TestReadAheadThroughDiffer merges a snapshot and a listing both read
-// ahead: the changes are those of the plain merge, in key order.
+// storedSnapshot cuts objs into chunks kept in a store.
+func storedSnapshot(t *testing.T, objs []Object) (Manifest, store) {
+	t.Helper()
+	s := store{}
+	var m Manifest
+	for _, c := range build(t, objs, WithTargetBytes(4096)) {
+		s.put(c)
+		m.Chunks = append(m.Chunks, c.ChunkRef)
+	}
+	require.Greater(t, len(m.Chunks), 8)
+	return m, s
+}
+
+// TestReadAheadThroughDiffer merges a snapshot whose chunks are read ahead
+// with a listing read ahead: the changes are those of the plain merge, in
+// key order.
 func TestReadAheadThroughDiffer(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 7))
 	old := realisticListing(r, 3000)
 	now := mutate(r, old, 0.05)
-	want, wantListed := collect(t, NewDiffer(&reusingPager{objs: old, pageSize: 700}, &reusingPager{objs: now, pageSize: 250}))
+	m, st := storedSnapshot(t, old)
+	want, wantListed := collect(t, NewDiffer(m.Pager(st.fetch), &reusingPager{objs: now, pageSize: 250}))
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	prev := readAhead(ctx, &reusingPager{objs: old, pageSize: 700}, 3, 0)
+	chunks := fetchAhead(ctx, m.Chunks, st.fetch, 3)
 	next := readAhead(ctx, &reusingPager{objs: now, pageSize: 250}, 1, 0)
-	defer prev.close()
+	defer chunks.close()
 	defer next.close()
-	got, listed := collect(t, NewDiffer(prev, next))
+	got, listed := collect(t, NewDiffer(m.Pager(chunks.fetch), next))
 	assert.Equal(t, want, got)
 	assert.Equal(t, wantListed, listed)
 	keys := make([]string, len(got))
@@ -217,4 +233,77 @@ func TestReadAheadThroughDiffer(t *testing.T) {
 		keys[i] = c.Object.Key
 	}
 	assert.IsIncreasing(t, keys, "changes in key order")
+}
+
+// TestFetchAhead reads the chunks of a snapshot ahead: at most depth beyond
+// the one taken, in order, a failed read reported for its chunk only.
+func TestFetchAhead(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	m, st := storedSnapshot(t, realisticListing(r, 2000))
+	errBroken := errors.New("broken chunk")
+	tests := []struct {
+		name   string
+		depth  int
+		failAt int // -1: none
+	}{{"one ahead", 1, -1}, {"three ahead", 3, -1}, {"failure", 3, 4}, {"failure at once", 2, 0}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			fetched := 0
+			calls := make(chan struct{}, len(m.Chunks))
+			fetch := func(ctx context.Context, ref ChunkRef) ([]byte, error) {
+				mu.Lock()
+				fetched++
+				n := fetched
+				mu.Unlock()
+				calls <- struct{}{}
+				if n-1 == tc.failAt {
+					return nil, errBroken
+				}
+				return st.fetch(ctx, ref)
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			a := fetchAhead(ctx, m.Chunks, fetch, tc.depth)
+			defer a.close()
+			early := tc.depth // the goroutine reads depth chunks before any is asked for
+			if tc.failAt >= 0 {
+				early = min(early, tc.failAt+1) // or up to the failure
+			}
+			for range early {
+				<-calls
+			}
+			for i, ref := range m.Chunks {
+				data, err := a.fetch(t.Context(), ref)
+				if i == tc.failAt {
+					require.ErrorIs(t, err, errBroken, "chunk %d", i)
+					_, err = a.fetch(t.Context(), m.Chunks[i+1])
+					assert.ErrorIs(t, err, errBroken, "the failure stays")
+					mu.Lock()
+					assert.Equal(t, i+1, fetched, "nothing read after the failure")
+					mu.Unlock()
+					return
+				}
+				require.NoError(t, err, "chunk %d", i)
+				assert.Equal(t, st[ref.Hash], data)
+				mu.Lock()
+				assert.LessOrEqual(t, fetched, min(i+1+tc.depth, len(m.Chunks)), "at most depth chunks read beyond the one taken")
+				mu.Unlock()
+			}
+			_, err := a.fetch(t.Context(), m.Chunks[0])
+			assert.Error(t, err, "no chunk past the last")
+		})
+	}
+}
+
+// TestFetchAheadOutOfOrder asks for another chunk than the next one: an
+// error, not the wrong bytes.
+func TestFetchAheadOutOfOrder(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	m, st := storedSnapshot(t, realisticListing(r, 2000))
+	a := fetchAhead(t.Context(), m.Chunks, st.fetch, 2)
+	defer a.close()
+	_, err := a.fetch(t.Context(), m.Chunks[1])
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), m.Chunks[1].Hash)
 }

@@ -252,10 +252,11 @@ func quietSince(now time.Time) time.Time { return now.Truncate(time.Second).UTC(
 const minReserve = 250 * time.Millisecond
 
 // How far a poll reads ahead and writes behind. A listing page takes a
-// request of tens of milliseconds, as long as merging a few of them; a
-// snapshot chunk, read from CouchDB, spans a few pages, but its read may
-// queue behind chunk writes, so several are read ahead. The memory this
-// takes is a few pages and chunks.
+// request of tens of milliseconds, longer than merging it; a snapshot chunk
+// spans a few pages, but its read from CouchDB may queue behind chunk
+// writes, so several are read ahead (their stored bytes only: they are
+// decoded when merged). The memory this takes is a page and a few
+// compressed chunks.
 const (
 	listingAhead   = 1 // listing pages read ahead
 	snapshotAhead  = 3 // chunks of the previous snapshot read ahead
@@ -280,13 +281,13 @@ type run struct {
 	known   map[string]feed.ChunkRef // stored chunks by content hash
 	resume  resumePoint              // the pass's position when this poll began
 
-	builder  *Builder
-	listing  Pager // the bucket's listing after the resume point
-	previous Pager // the previous snapshot after the resume point
-	differ   *Differ
-	written  []ChunkRef      // chunks of the new listing completed and stored in this poll
-	refs     []feed.ChunkRef // their stored refs
-	index    int             // next chunk index of this generation
+	builder *Builder
+	listing Pager        // the bucket's listing after the resume point
+	fetch   ChunkFetcher // reads a chunk of the previous snapshot
+	differ  *Differ
+	written []ChunkRef      // chunks of the new listing completed and stored in this poll
+	refs    []feed.ChunkRef // their stored refs
+	index   int             // next chunk index of this generation
 
 	// Chunk writes under way or not yet collected, in listing order.
 	pending  []*chunkWrite
@@ -359,7 +360,7 @@ func (s *ChangesSource) newRun(ctx context.Context, ses *feed.Session, cfg Chang
 		return ses.ReadChunk(ctx, stored)
 	}
 	r.listing = ListPager(client, cfg.Bucket, cfg.Prefix, r.resume.After, s.pageSize)
-	r.previous = r.prev.Pager(fetch)
+	r.fetch = fetch
 
 	if d, ok := ctx.Deadline(); ok {
 		r.deadline = d
@@ -369,16 +370,17 @@ func (s *ChangesSource) newRun(ctx context.Context, ses *feed.Session, cfg Chang
 }
 
 // run merges to the end of the listing, or stops early and keeps its
-// progress for the next poll. Both listings are read ahead in goroutines,
-// which, like the chunk writes, have ended when it returns.
+// progress for the next poll. The listing and the previous snapshot's chunks
+// are read ahead in goroutines, which, like the chunk writes, have ended
+// when it returns.
 func (r *run) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	listing := readAhead(ctx, r.listing, listingAhead, r.src.pagesPerPoll)
-	previous := readAhead(ctx, r.previous, snapshotAhead, 0)
+	chunks := fetchAhead(ctx, r.prev.Chunks, r.fetch, snapshotAhead)
 	defer func() {
 		cancel()
 		listing.close()
-		previous.close()
+		chunks.close()
 		r.writing.Wait()
 	}()
 	counted := PagerFunc(func(ctx context.Context) ([]Object, error) {
@@ -389,7 +391,7 @@ func (r *run) run(ctx context.Context) error {
 		}
 		return page, err
 	})
-	r.differ = NewDiffer(previous, counted)
+	r.differ = NewDiffer(r.prev.Pager(chunks.fetch), counted)
 	for {
 		if r.mustStop() {
 			return r.stop(ctx, nil)
